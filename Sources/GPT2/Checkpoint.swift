@@ -1,0 +1,155 @@
+import Foundation
+
+/// The shape of a GPT-2 model, as stored in an llm.c checkpoint header.
+public struct GPT2Config: Codable, Equatable, Sendable {
+    /// Maximum sequence length (positions in wpe).
+    public var maxT: Int
+    /// Vocabulary size.
+    public var V: Int
+    /// Padded vocabulary size (rows of wte); == V in version 1 checkpoints.
+    public var Vp: Int
+    /// Number of layers.
+    public var L: Int
+    /// Number of heads.
+    public var NH: Int
+    /// Channels.
+    public var C: Int
+
+    public init(maxT: Int, V: Int, Vp: Int, L: Int, NH: Int, C: Int) {
+        self.maxT = maxT; self.V = V; self.Vp = Vp; self.L = L; self.NH = NH; self.C = C
+    }
+
+    /// GPT-2 small: L=12, NH=12, C=768, V=50257, Vp=50304, maxT=1024.
+    public static let gpt2_124M = GPT2Config(maxT: 1024, V: 50257, Vp: 50304, L: 12, NH: 12, C: 768)
+    /// A tiny model for tests: L=2, NH=4, C=64, V=512 (Vp=576), maxT=64.
+    public static let tiny = GPT2Config(maxT: 64, V: 512, Vp: 576, L: 2, NH: 4, C: 64)
+
+    /// Largest values accepted from a header (far above any released GPT-2; guards against garbage).
+    public static let limits = (maxT: 1 << 20, V: 1 << 24, L: 4096, C: 1 << 16)
+
+    /// Element counts of the 16 parameter tensors, in llm.c's order (see `ParameterTensors`).
+    public var parameterSizes: [Int] {
+        [Vp * C, maxT * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C,
+         L * C, L * C, L * 4 * C * C, L * 4 * C, L * C * 4 * C, L * C, C, C]
+    }
+    public static let parameterNames = ["wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
+                                        "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"]
+    /// Total float32 parameters.
+    public var parameterCount: Int { parameterSizes.reduce(0, +) }
+    /// Head size C / NH.
+    public var hs: Int { C / NH }
+
+    /// Checks every dimension; returns the first problem as one phrase, or nil when the shape is sane.
+    public func problem(version: Int) -> String? {
+        let lim = GPT2Config.limits
+        if maxT < 1 || maxT > lim.maxT { return "max sequence length \(maxT) is outside 1...\(lim.maxT)" }
+        if V < 1 || V > lim.V { return "vocabulary size \(V) is outside 1...\(lim.V)" }
+        if L < 1 || L > lim.L { return "layer count \(L) is outside 1...\(lim.L)" }
+        if C < 1 || C > lim.C { return "channel count \(C) is outside 1...\(lim.C)" }
+        if NH < 1 || NH > C { return "head count \(NH) is outside 1...\(C) (the channel count)" }
+        if C % NH != 0 { return "channels \(C) are not divisible by heads \(NH)" }
+        if Vp < V || Vp > lim.V {
+            return "padded vocabulary size \(Vp) is outside \(V)...\(lim.V) (it must be >= the vocabulary size \(V))"
+        }
+        return nil
+    }
+}
+
+/// A bad checkpoint: `description` is one line naming the file and what is wrong.
+public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let message: String
+    public init(path: String, _ message: String) { self.path = path; self.message = message }
+    public var description: String { "\(path): \(message)" }
+}
+
+/// llm.c's checkpoint format: a 256 x int32 header, then float32 parameters.
+///   header[0] = 20240326 (magic), header[1] = version (1: Vp = V; 3: Vp = header[7]),
+///   header[2..6] = maxT, V, L, NH, C.
+public enum CheckpointFormat {
+    public static let magic: Int32 = 20240326
+    public static let headerInts = 256
+    public static let headerBytes = headerInts * 4
+    public static let versions: Set<Int> = [1, 3]
+
+    /// The 256-int header for `config` in `version` (1 or 3).
+    public static func header(_ config: GPT2Config, version: Int) -> [Int32] {
+        var h = [Int32](repeating: 0, count: headerInts)
+        h[0] = magic; h[1] = Int32(version)
+        h[2] = Int32(config.maxT); h[3] = Int32(config.V); h[4] = Int32(config.L)
+        h[5] = Int32(config.NH); h[6] = Int32(config.C)
+        h[7] = version >= 3 ? Int32(config.Vp) : 0
+        return h
+    }
+
+    /// Parses and validates a header against the file's size. Throws `CheckpointError`.
+    public static func parse(header h: [Int32], fileSize: Int, path: String) throws -> (GPT2Config, Int) {
+        guard h.count == headerInts else { throw CheckpointError(path: path, "header is \(h.count) ints, expected 256") }
+        if h[0] != magic {
+            throw CheckpointError(path: path, "bad magic number \(h[0]) (expected \(magic)): not an llm.c GPT-2 checkpoint")
+        }
+        let version = Int(h[1])
+        if !versions.contains(version) {
+            throw CheckpointError(path: path, "unsupported checkpoint version \(version) (supported: 1, 3)")
+        }
+        let V = Int(h[3])
+        let config = GPT2Config(maxT: Int(h[2]), V: V, Vp: version == 3 ? Int(h[7]) : V,
+                                L: Int(h[4]), NH: Int(h[5]), C: Int(h[6]))
+        if let p = config.problem(version: version) { throw CheckpointError(path: path, "bad header: \(p)") }
+        // Sizes are bounded by `limits`, but still add them with overflow checks.
+        var total = 0
+        for s in config.parameterSizes {
+            let (sum, o) = total.addingReportingOverflow(s)
+            if o || s < 0 { throw CheckpointError(path: path, "bad header: parameter count overflows") }
+            total = sum
+        }
+        let expected = headerBytes + total * 4
+        if fileSize != expected {
+            let what = fileSize < expected ? "truncated" : "has trailing bytes"
+            throw CheckpointError(path: path,
+                "file is \(what): \(fileSize) bytes, but the header (L=\(config.L) C=\(config.C) NH=\(config.NH) V=\(config.V) Vp=\(config.Vp) maxT=\(config.maxT)) implies \(expected)")
+        }
+        return (config, version)
+    }
+}
+
+/// A checkpoint memory-mapped read-only; the parameters are views into the mapping (nothing is copied).
+public final class Checkpoint: @unchecked Sendable {
+    public let path: String
+    public let config: GPT2Config
+    public let version: Int
+    /// The first float32 parameter (just after the header).
+    public let parameters: UnsafePointer<Float>
+    private let mapping: UnsafeMutableRawPointer
+    private let mappedBytes: Int
+
+    /// Opens, validates and maps `path`. Throws `CheckpointError` with a one-line reason.
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        if fd < 0 { throw CheckpointError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw CheckpointError(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw CheckpointError(path: path, "is a directory, not a checkpoint") }
+        let size = Int(st.st_size)
+        if size < CheckpointFormat.headerBytes {
+            throw CheckpointError(path: path, "file is truncated: \(size) bytes, shorter than the 1024-byte header")
+        }
+        var header = [Int32](repeating: 0, count: CheckpointFormat.headerInts)
+        let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, CheckpointFormat.headerBytes, 0) }
+        if got != CheckpointFormat.headerBytes { throw CheckpointError(path: path, "cannot read the header") }
+        (config, version) = try CheckpointFormat.parse(header: header, fileSize: size, path: path)
+        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), m != MAP_FAILED else {
+            throw CheckpointError(path: path, "cannot memory-map: \(String(cString: strerror(errno)))")
+        }
+        mapping = m
+        mappedBytes = size
+        parameters = UnsafePointer((m + CheckpointFormat.headerBytes).assumingMemoryBound(to: Float.self))
+    }
+
+    deinit { munmap(mapping, mappedBytes) }
+
+    /// Bytes of parameters (what one forward pass streams from memory, roughly).
+    public var parameterBytes: Int { config.parameterCount * 4 }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// How the next token is picked from the last position's probabilities.
+public enum Sampler: String, CaseIterable, Sendable, Codable {
+    /// gpt.c's `sample_mult` with a fixed coin 0.5: the first index whose running float32 sum exceeds it.
+    case mult
+    /// The most probable token (lowest index on ties).
+    case argmax
+}
+
+/// gpt.c's rule: the first i with coin < probs[0] + ... + probs[i] (a running float32 sum), else n - 1.
+@inlinable
+public func sampleMult(_ probs: UnsafeBufferPointer<Float>, coin: Float = 0.5) -> Int {
+    var cdf: Float = 0
+    for i in 0..<probs.count {
+        cdf += probs[i]
+        if coin < cdf { return i }
+    }
+    return probs.count - 1
+}
+
+/// Index of the largest value (the first one on ties).
+@inlinable
+public func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
+    var best = 0
+    for i in 1..<values.count where values[i] > values[best] { best = i }
+    return best
+}
+
+/// A bad generation request: one line saying what is wrong.
+public struct GenerationError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Parses command-line token ids: integers in 0..<V. Throws `GenerationError`.
+public func parseTokens(_ words: [String], vocabulary V: Int) throws -> [Int32] {
+    if words.isEmpty { throw GenerationError("empty prompt: give at least one token id") }
+    return try words.map { w in
+        guard let v = Int(w) else { throw GenerationError("token '\(w)' is not an integer") }
+        guard v >= 0 && v < V else { throw GenerationError("token \(v) is out of range: token ids must be in 0..<\(V) (the vocabulary size)") }
+        return Int32(v)
+    }
+}
+
+extension GPT2Model {
+    /// Checks a request: prompt not empty, every id in 0..<V, prompt shorter than n, n <= maxT.
+    public func validate(prompt: [Int32], n: Int) throws {
+        if prompt.isEmpty { throw GenerationError("empty prompt: give at least one token id") }
+        if let bad = prompt.first(where: { $0 < 0 || Int($0) >= config.V }) {
+            throw GenerationError("token \(bad) is out of range: token ids must be in 0..<\(config.V) (the vocabulary size)")
+        }
+        if n > config.maxT { throw GenerationError("n = \(n) exceeds the model's maximum sequence length \(config.maxT)") }
+        if prompt.count >= n {
+            throw GenerationError("the prompt has \(prompt.count) tokens but n = \(n): n counts prompt plus generated tokens and must be larger")
+        }
+    }
+
+    /// Completes `prompt` to `n` tokens, gpt.c's way: at each step the probabilities of the last position
+    /// pick the next token with `sampler`. With `kvCache`, the prompt is prefilled in one batched forward
+    /// and each new token costs one position; without, every step recomputes the whole prefix.
+    /// `firstLogits` receives the logits [T, V] of the first forward pass; `onToken` each new token.
+    /// Returns the generated tokens (not the prompt).
+    @discardableResult
+    public func generate(prompt: [Int32], n: Int, sampler: Sampler = .mult, kvCache: Bool = true,
+                         firstLogits: ((UnsafeBufferPointer<Float>, _ T: Int) -> Void)? = nil,
+                         onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
+        try validate(prompt: prompt, n: n)
+        var tokens = prompt
+        var generated: [Int32] = []
+        resetCache()
+        for step in prompt.count..<n {
+            let first = step == prompt.count
+            let logits: UnsafeBufferPointer<Float>
+            if kvCache && !first {
+                logits = forward([tokens[step - 1]], pos0: step - 1)
+            } else {
+                logits = forward(tokens, pos0: 0, allLogits: first && firstLogits != nil)
+            }
+            if first, let firstLogits { firstLogits(logits, tokens.count) }
+            let probs = probabilities
+            let next = Int32(sampler == .mult ? sampleMult(probs) : argmax(probs))
+            tokens.append(next)
+            generated.append(next)
+            onToken(next)
+        }
+        return generated
+    }
+}

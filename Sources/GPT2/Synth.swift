@@ -1,0 +1,109 @@
+import Foundation
+
+/// Writes llm.c-format checkpoints with deterministic pseudo-random weights: layernorm weights near 1
+/// (1 + N(0, 0.02)), every other tensor N(0, 0.02), the padded wte rows (V..<Vp) zero.
+/// The same (config, version, seed) always gives the same bytes, on any machine.
+public enum SyntheticCheckpoint {
+    /// Writes the checkpoint to `path` (through a temporary file renamed into place, so a concurrent
+    /// reader never sees half a file). Throws `CheckpointError` if the shape is invalid or writing fails.
+    public static func write(to path: String, config: GPT2Config, version: Int = 3, seed: UInt64 = 1337) throws {
+        guard CheckpointFormat.versions.contains(version) else {
+            throw CheckpointError(path: path, "unsupported checkpoint version \(version) (supported: 1, 3)")
+        }
+        if version == 1 && config.Vp != config.V {
+            throw CheckpointError(path: path, "version 1 checkpoints have no padded vocabulary: Vp must equal V (\(config.V))")
+        }
+        if let p = config.problem(version: version) { throw CheckpointError(path: path, p) }
+        let tmp = path + ".tmp.\(getpid())"
+        guard let f = fopen(tmp, "wb") else {
+            throw CheckpointError(path: path, "cannot write: \(String(cString: strerror(errno)))")
+        }
+        var ok = true
+        let header = CheckpointFormat.header(config, version: version)
+        ok = header.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) == $0.count } && ok
+        var rng = SplitMix64(seed: seed)
+        let chunk = 1 << 16
+        var buf = [Float](repeating: 0, count: chunk)
+        for (index, (name, count)) in zip(GPT2Config.parameterNames, config.parameterSizes).enumerated() {
+            let isLayernormWeight = ["ln1w", "ln2w", "lnfw"].contains(name)
+            // wte's real rows are V*C values; its padding rows stay zero.
+            let randomCount = index == 0 ? config.V * config.C : count
+            var written = 0
+            while written < count && ok {
+                let n = min(chunk, count - written)
+                buf.withUnsafeMutableBufferPointer { b in
+                    for i in 0..<n {
+                        let k = written + i
+                        if k >= randomCount { b[i] = 0; continue }
+                        let z = rng.nextNormal() * 0.02
+                        b[i] = isLayernormWeight ? 1 + z : z
+                    }
+                }
+                ok = buf.withUnsafeBytes { fwrite($0.baseAddress, 4, n, f) == n } && ok
+                written += n
+            }
+        }
+        ok = (fclose(f) == 0) && ok
+        if !ok || rename(tmp, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw CheckpointError(path: path, "cannot write: \(reason)")
+        }
+    }
+}
+
+/// SplitMix64: a tiny, fast, well-mixed generator; deterministic across platforms.
+public struct SplitMix64 {
+    private var state: UInt64
+    private var spare: Float?
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1).
+    public mutating func nextUniform() -> Double { (Double(next() >> 11) + 0.5) / 9007199254740992.0 }
+
+    /// Standard normal (Box-Muller, two values per pair of uniforms).
+    public mutating func nextNormal() -> Float {
+        if let s = spare { spare = nil; return s }
+        let u1 = nextUniform(), u2 = nextUniform()
+        let r = (-2 * Foundation.log(u1)).squareRoot()
+        let a = 2 * Double.pi * u2
+        spare = Float(r * Foundation.sin(a))
+        return Float(r * Foundation.cos(a))
+    }
+}
+
+/// Where commands find their model when none is given: `--model`, else `$WORKBENCH_MODEL`, else a
+/// 124M-shaped synthetic checkpoint created once in the cache folder.
+public enum DefaultModel {
+    public static let seed: UInt64 = 1337
+    /// `$WORKBENCH_CACHE`, else `$XDG_CACHE_HOME/workbench`, else `~/.cache/workbench`.
+    public static var cacheDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let d = env["WORKBENCH_CACHE"], !d.isEmpty { return d }
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/workbench" }
+        return (env["HOME"] ?? NSTemporaryDirectory()) + "/.cache/workbench"
+    }
+    public static var syntheticPath: String { cacheDirectory + "/gpt2_124M_synthetic_v3_seed\(seed).bin" }
+
+    /// Resolves the model path; creates the synthetic default if needed, saying so through `log`.
+    public static func resolve(_ explicit: String?, log: (String) -> Void) throws -> String {
+        if let p = explicit { return p }
+        if let p = ProcessInfo.processInfo.environment["WORKBENCH_MODEL"], !p.isEmpty { return p }
+        let path = syntheticPath
+        let expected = CheckpointFormat.headerBytes + GPT2Config.gpt2_124M.parameterCount * 4
+        var st = stat()
+        if stat(path, &st) == 0 && Int(st.st_size) == expected { return path }
+        try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+        log("workbench: creating the default model (124M-shaped synthetic checkpoint, seed \(seed)) at \(path)")
+        try SyntheticCheckpoint.write(to: path, config: .gpt2_124M, version: 3, seed: seed)
+        return path
+    }
+}

@@ -1,0 +1,61 @@
+// Attention variants, side by side and numbered. Every variant computes causal multi-head attention
+// for query positions pos0..<pos0+T over keys 0...t, from the KV cache `qkv` ([pos0+T, 3C], rows q|k|v),
+// into out [T, C], for a sub-range of work items (item = i * NH + h), so any variant can be split across
+// the pool without changing the result of any item.
+
+/// The arguments of one attention call (see the file comment for shapes).
+public struct AttentionArgs {
+    public var out: UnsafeMutablePointer<Float>
+    public var qkv: UnsafePointer<Float>
+    public var pos0: Int
+    public var T: Int
+    public var C: Int
+    public var NH: Int
+    /// Per-worker scratch: worker ith may use scratch + ith * scratchStride, scratchStride >= pos0 + T.
+    public var scratch: UnsafeMutablePointer<Float>
+    public var scratchStride: Int
+
+    public init(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, pos0: Int, T: Int, C: Int, NH: Int,
+                scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
+        self.out = out; self.qkv = qkv; self.pos0 = pos0; self.T = T; self.C = C; self.NH = NH
+        self.scratch = scratch; self.scratchStride = scratchStride
+    }
+
+    /// Work items: one per (query position, head).
+    public var items: Int { T * NH }
+    /// Floating-point operations (q·k and att·v, 2 flops per multiply-add) of the whole call.
+    public var flops: Double {
+        // sum over query rows of (t + 1) keys, each 2·hs for the scores and 2·hs for the values, per head
+        let keys = Double(T) * Double(pos0) + Double(T) * Double(T + 1) / 2
+        return 4 * keys * Double(C)
+    }
+}
+
+/// One attention variant: a name, a one-line description, the kernel over a range of work items.
+public struct AttentionVariant: Sendable {
+    public let name: String
+    public let summary: String
+    /// Whether the variant itself splits its work across the pool when called directly.
+    public let usesPool: Bool
+    /// Does items `items`, using the scratch row of worker `ith`.
+    public let kernel: @Sendable (AttentionArgs, Range<Int>, _ ith: Int) -> Void
+
+    public init(name: String, summary: String, usesPool: Bool = false,
+                kernel: @escaping @Sendable (AttentionArgs, Range<Int>, Int) -> Void) {
+        self.name = name; self.summary = summary; self.usesPool = usesPool; self.kernel = kernel
+    }
+
+    /// Runs the variant as `workbench compare` means it (pool only for pool-using variants).
+    public func callAsFunction(_ a: AttentionArgs, pool: WorkerPool?) {
+        if usesPool, let pool { split(a, pool: pool) } else { kernel(a, 0..<a.items, 0) }
+    }
+
+    /// Runs the variant with its items split across every worker of `pool` (the engine's way).
+    public func split(_ a: AttentionArgs, pool: WorkerPool) {
+        if pool.count == 1 || a.items < 2 { kernel(a, 0..<a.items, 0); return }
+        pool.run { ith, nth in
+            let r = WorkerPool.split(a.items, ith: ith, nth: nth)
+            if !r.isEmpty { kernel(a, r, ith) }
+        }
+    }
+}

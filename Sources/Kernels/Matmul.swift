@@ -1,0 +1,106 @@
+// Matmul variants, side by side and numbered like llm.c's dev/cuda kernels. Every variant computes
+//   out[T, OC] = inp[T, C] · weight[OC, C]ᵀ + bias[OC]
+// for a sub-range of output columns, so any variant can be split across the worker pool without
+// changing what each output element adds up (each out[t, o] is one variant-defined sum, whatever the split).
+// Each variant is checked against `naive` (tests, and `workbench compare`) before it is timed.
+
+/// A weight matrix [rows = OC, cols = C] in llm.c's layout, plus any re-packed copies a variant asked for
+/// (made once by `MatmulVariant.prepare`, before the first timed call).
+public final class WeightMatrix: @unchecked Sendable {
+    /// Row-major [OC, C] data (usually a view into the memory-mapped checkpoint).
+    public let data: UnsafePointer<Float>
+    public let rows: Int
+    public let cols: Int
+    private var packed: [String: UnsafeMutablePointer<Float>] = [:]
+    private var owned: UnsafeMutablePointer<Float>?
+
+    public init(data: UnsafePointer<Float>, rows: Int, cols: Int) {
+        self.data = data; self.rows = rows; self.cols = cols
+    }
+
+    /// A matrix that owns a copy of `values` (tests and benchmarks).
+    public convenience init(copying values: [Float], rows: Int, cols: Int) {
+        precondition(values.count == rows * cols)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, values.count))
+        p.initialize(from: values, count: values.count)
+        self.init(data: p, rows: rows, cols: cols)
+        owned = p
+    }
+
+    deinit {
+        for (_, p) in packed { p.deallocate() }
+        owned?.deallocate()
+    }
+
+    /// The re-packed copy named `key`, made by `make(capacity)` the first time it is asked for.
+    /// Call from one thread (variants pack in `prepare`, which the engine calls before running).
+    public func packed(_ key: String, count: Int, make: (UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
+        if let p = packed[key] { return UnsafePointer(p) }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+        make(p)
+        packed[key] = p
+        return UnsafePointer(p)
+    }
+
+    /// A previously packed copy, if any.
+    public func existingPacked(_ key: String) -> UnsafePointer<Float>? { packed[key].map { UnsafePointer($0) } }
+
+    /// Bytes held by re-packed copies.
+    public var packedBytes: Int { packed.count * rows * cols * MemoryLayout<Float>.size }
+}
+
+/// The arguments of one matmul call. out: [T, OC], inp: [T, C], weight: [OC, C], bias: [OC] or nil.
+public struct MatmulArgs {
+    public var out: UnsafeMutablePointer<Float>
+    public var inp: UnsafePointer<Float>
+    public var weight: WeightMatrix
+    public var bias: UnsafePointer<Float>?
+    public var T: Int
+    /// Output columns to compute: the first OC rows of `weight` (OC <= weight.rows, e.g. V of Vp for the lm-head).
+    public var OC: Int
+    public var C: Int { weight.cols }
+
+    public init(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: WeightMatrix,
+                bias: UnsafePointer<Float>?, T: Int, OC: Int? = nil) {
+        self.out = out; self.inp = inp; self.weight = weight; self.bias = bias; self.T = T
+        self.OC = OC ?? weight.rows
+    }
+
+    /// Floating-point operations of the call (2·T·C·OC).
+    public var flops: Double { 2 * Double(T) * Double(C) * Double(OC) }
+}
+
+/// One matmul variant: a name, a one-line description, and the kernel over a range of output columns.
+public struct MatmulVariant: Sendable {
+    public let name: String
+    public let summary: String
+    /// Output-column split granularity when the work is divided across workers (keeps tiles whole).
+    public let columnAlignment: Int
+    /// Whether the variant itself splits its work across the pool (`threaded`, `blas`); the others run on
+    /// one thread when called directly, and are split by the engine when it runs with several threads.
+    public let usesPool: Bool
+    /// Computes out[:, columns] (columns is a sub-range of 0..<OC).
+    public let kernel: @Sendable (MatmulArgs, Range<Int>) -> Void
+    /// Makes any re-packed weight copy the kernel needs; called once per weight before timing.
+    public let prepare: @Sendable (WeightMatrix) -> Void
+
+    public init(name: String, summary: String, columnAlignment: Int = 1, usesPool: Bool = false,
+                prepare: @escaping @Sendable (WeightMatrix) -> Void = { _ in },
+                kernel: @escaping @Sendable (MatmulArgs, Range<Int>) -> Void) {
+        self.name = name; self.summary = summary; self.columnAlignment = columnAlignment
+        self.usesPool = usesPool; self.prepare = prepare; self.kernel = kernel
+    }
+
+    /// Runs the variant as a user of `workbench compare` means it: single-threaded variants on the
+    /// calling thread, pool-using variants across `pool`.
+    public func callAsFunction(_ a: MatmulArgs, pool: WorkerPool?) {
+        if usesPool, let pool { split(a, pool: pool) } else { kernel(a, 0..<a.OC) }
+    }
+
+    /// Runs the variant with its output columns split across every worker of `pool` (the engine's way).
+    public func split(_ a: MatmulArgs, pool: WorkerPool) {
+        pool.parallelFor(a.OC, align: columnAlignment, minPerWorker: max(columnAlignment, 32)) { cols in
+            kernel(a, cols)
+        }
+    }
+}

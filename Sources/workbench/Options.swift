@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import GPT2
+import Kernels
+
+/// `--model PATH` (else $WORKBENCH_MODEL, else the synthetic 124M default).
+struct ModelOption: ParsableArguments {
+    @Option(name: .long, help: "Checkpoint in llm.c's format (default: $WORKBENCH_MODEL, else the synthetic 124M model).")
+    var model: String?
+
+    /// Resolves and loads the checkpoint (creating the synthetic default if needed).
+    func load() throws -> Checkpoint {
+        let path = try DefaultModel.resolve(model, log: note)
+        return try Checkpoint(path: path)
+    }
+}
+
+/// Kernel variants and threads of the engine.
+struct EngineFlags: ParsableArguments {
+    @Option(help: "Matmul variant for every matmul (see `workbench kernels`).")
+    var matmul: String = EngineDefaults.matmul
+    @Option(help: "Attention variant (see `workbench kernels`).")
+    var attention: String = EngineDefaults.attention
+    @Option(help: "Workers, the main thread included (default: the usable cores).")
+    var threads: Int?
+    @Flag(help: "Pin worker threads to CPUs.")
+    var pin = false
+
+    func options(timers: Bool = true) throws -> EngineOptions {
+        guard let m = MatmulVariants.named(matmul) else {
+            throw WorkbenchError("unknown matmul variant '\(matmul)' (known: \(MatmulVariants.all.map(\.name).joined(separator: ", ")))")
+        }
+        guard let a = AttentionVariants.named(attention) else {
+            throw WorkbenchError("unknown attention variant '\(attention)' (known: \(AttentionVariants.all.map(\.name).joined(separator: ", ")))")
+        }
+        let t = threads ?? EngineDefaults.threads
+        guard t >= 1 && t <= 256 else { throw WorkbenchError("--threads must be in 1...256, got \(t)") }
+        return EngineOptions(matmul: m, attention: a, threads: t, pin: pin, timers: timers)
+    }
+}
+
+/// The engine's defaults when no flag is given.
+enum EngineDefaults {
+    static let matmul = "naive"
+    static let attention = "naive"
+    /// The CPUs this process may run on (sched_getaffinity), at least 1.
+    static var threads: Int {
+        let n = CPUAffinity.current().count
+        return n > 0 ? n : max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import GPT2
+import Kernels
+
+extension Workbench {
+    /// `workbench run`: complete token ids to n tokens, printing each new token as soon as it is known.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Complete a prompt of token ids to n tokens (gpt.c's sampling rule), optionally with per-op timings.")
+
+        @OptionGroup var model: ModelOption
+        @OptionGroup var engine: EngineFlags
+        @Option(help: "Total tokens, prompt included (at most the model's maxT).")
+        var n = 10
+        @Option(help: "mult (gpt.c's sample_mult, coin 0.5) or argmax.")
+        var sampler: String = "mult"
+        @Flag(inversion: .prefixedNo, help: "Keep keys/values per layer so each new token costs one position (else recompute the prefix every step).")
+        var kvCache = true
+        @Option(help: "Write the float32 logits [T, V] of the first forward pass to this file.")
+        var logitsOut: String?
+        @Flag(help: "Print a table of per-op times after generation.")
+        var timings = false
+        @Flag(help: "With --timings: add a per-layer breakdown.")
+        var perLayer = false
+        @Option(help: "Write the per-op timings as JSON to this file.")
+        var timingsJson: String?
+        @Flag(help: "Switch the per-op timers off.")
+        var noTimers = false
+        @Argument(parsing: .allUnrecognized, help: "Prompt token ids (integers in 0..<V).")
+        var tokens: [String] = []
+
+        func run() throws {
+            guard let s = Sampler(rawValue: sampler) else {
+                throw WorkbenchError("unknown sampler '\(sampler)' (known: mult, argmax)")
+            }
+            let tokens = self.tokens.filter { $0 != "--" }
+            if tokens.isEmpty { throw WorkbenchError("empty prompt: give at least one token id") }
+            if n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
+            if noTimers && (timings || timingsJson != nil) { throw WorkbenchError("--no-timers contradicts --timings/--timings-json") }
+            let ckpt = try model.load()
+            let prompt = try parseTokens(tokens, vocabulary: ckpt.config.V)
+            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(timers: !noTimers))
+            try gpt.validate(prompt: prompt, n: n)
+            var logitsError: Error?
+            let start = monotonicNanos()
+            let generated = try gpt.generate(
+                prompt: prompt, n: n, sampler: s, kvCache: kvCache,
+                firstLogits: logitsOut.map { path in { logits, _ in
+                    do { try Data(buffer: logits).write(to: URL(fileURLWithPath: path)) } catch { logitsError = error }
+                } },
+                onToken: { tok in print(tok); fflush(stdout) })
+            let elapsed = Double(monotonicNanos() - start) / 1e6
+            if let logitsError, let logitsOut { throw WorkbenchError("cannot write logits to \(logitsOut): \(logitsError.localizedDescription)") }
+            let report = gpt.timers.report()
+            if timings {
+                print("")
+                print(String(format: "generated %d tokens in %.1f ms (%.2f ms/token), %d forward passes, %@",
+                             generated.count, elapsed, elapsed / Double(max(1, generated.count)), report.forwards,
+                             gpt.options.summary as NSString))
+                print(report.table(perLayer: perLayer), terminator: "")
+            }
+            if let path = timingsJson {
+                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                do { try enc.encode(report).write(to: URL(fileURLWithPath: path)) }
+                catch { throw WorkbenchError("cannot write timings to \(path): \(error.localizedDescription)") }
+            }
+        }
+    }
+}
