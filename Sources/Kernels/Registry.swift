@@ -10,6 +10,8 @@ public enum MatmulVariants {
     /// The variant named `name`, or nil.
     public static func named(_ name: String) -> MatmulVariant? { all.first { $0.name == name } }
     public static var reference: MatmulVariant { all[0] }
+    /// What the engine uses when the user names none: the fastest variant proven equal to `naive`.
+    public static let defaultName = "naive"
 }
 
 public enum AttentionVariants {
@@ -22,4 +24,6 @@ public enum AttentionVariants {
     ]
     public static func named(_ name: String) -> AttentionVariant? { all.first { $0.name == name } }
     public static var reference: AttentionVariant { all[0] }
+    /// What the engine uses when the user names none.
+    public static let defaultName = "naive"
 }

@@ -41,8 +41,8 @@ struct EngineFlags: ParsableArguments {
 
 /// The engine's defaults when no flag is given.
 enum EngineDefaults {
-    static let matmul = "naive"
-    static let attention = "naive"
+    static let matmul = MatmulVariants.defaultName
+    static let attention = AttentionVariants.defaultName
     /// The CPUs this process may run on (sched_getaffinity), at least 1.
     static var threads: Int {
         let n = CPUAffinity.current().count
