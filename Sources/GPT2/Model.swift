@@ -113,6 +113,9 @@ public final class GPT2Model {
     let logitsBuf = Buffer(0) // [rows, V]
     let probsBuf = Buffer(0)  // [V] probabilities of the last position
     let scratch = Buffer(0)   // [threads, positions] attention scratch
+    /// If set, the forward pass writes `op.rawValue + 1` here when an op starts and 0 when the pass ends, so a
+    /// sampling profiler can tag each sample with the op running at that moment (on any thread of the pool).
+    public var opTag: UnsafeMutablePointer<Int32>?
     /// Positions held in the KV cache (valid rows of every qkv[l]).
     public private(set) var cachedPositions = 0
 
@@ -177,8 +180,12 @@ public final class GPT2Model {
         let pool = self.pool, p = params
         let attention = options.attention
         var t0: UInt64 = 0
+        let tag = opTag
 
-        @inline(__always) func begin() { if timing { t0 = monotonicNanos() } }
+        @inline(__always) func begin(_ op: Op) {
+            tag?.pointee = Int32(op.rawValue + 1)
+            if timing { t0 = monotonicNanos() }
+        }
         @inline(__always) func end(_ op: Op, _ layer: Int, _ flops: Double = 0) {
             if timing { timers.record(op, layer: layer, since: t0, flops: flops) }
         }
@@ -186,7 +193,7 @@ public final class GPT2Model {
                     bias: UnsafePointer<Float>?, rows: Int) {
             let w = weight(site, layer: layer)
             let a = MatmulArgs(out: out, inp: inp, weight: w, bias: bias, T: rows, OC: site == .lmhead ? V : w.rows)
-            begin()
+            begin(site.op)
             options.matmul[site]!.split(a, pool: pool)
             end(site.op, site == .lmhead ? -1 : layer, a.flops)
         }
@@ -201,7 +208,7 @@ public final class GPT2Model {
         }
 
         // encoder: x = wte[tokens] + wpe[positions]
-        begin()
+        begin(.encoder)
         tokens.withUnsafeBufferPointer { tk in
             encoderForward(x.pointer, tokens: tk.baseAddress!, wte: p.wte, wpe: p.wpe, pos0: pos0, T: T, C: C)
         }
@@ -209,26 +216,27 @@ public final class GPT2Model {
 
         for l in 0..<c.L {
             let qkvL = qkv[l].pointer
-            begin(); layernorm(ln.pointer, x.pointer, p.ln1w + l * C, p.ln1b + l * C, rows: 0..<T); end(.ln1, l)
+            begin(.ln1); layernorm(ln.pointer, x.pointer, p.ln1w + l * C, p.ln1b + l * C, rows: 0..<T); end(.ln1, l)
             matmul(.qkv, l, out: qkvL + pos0 * 3 * C, inp: ln.pointer, bias: p.qkvb + l * 3 * C, rows: T)
             let aa = AttentionArgs(out: atty.pointer, qkv: qkvL, pos0: pos0, T: T, C: C, NH: c.NH,
                                    scratch: scratch.pointer, scratchStride: positions)
-            begin(); attention.split(aa, pool: pool); end(.attention, l, aa.flops)
+            begin(.attention); attention.split(aa, pool: pool); end(.attention, l, aa.flops)
             matmul(.attproj, l, out: proj.pointer, inp: atty.pointer, bias: p.attprojb + l * C, rows: T)
-            begin(); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual1, l)
-            begin(); layernorm(ln.pointer, x.pointer, p.ln2w + l * C, p.ln2b + l * C, rows: 0..<T); end(.ln2, l)
+            begin(.residual1); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual1, l)
+            begin(.ln2); layernorm(ln.pointer, x.pointer, p.ln2w + l * C, p.ln2b + l * C, rows: 0..<T); end(.ln2, l)
             matmul(.fc, l, out: fch.pointer, inp: ln.pointer, bias: p.fcb + l * 4 * C, rows: T)
-            begin(); elementwise(T * 4 * C) { geluForward(fch.pointer, fch.pointer, range: $0) }; end(.gelu, l)
+            begin(.gelu); elementwise(T * 4 * C) { geluForward(fch.pointer, fch.pointer, range: $0) }; end(.gelu, l)
             matmul(.fcproj, l, out: proj.pointer, inp: fch.pointer, bias: p.fcprojb + l * C, rows: T)
-            begin(); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual2, l)
+            begin(.residual2); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual2, l)
         }
         cachedPositions = positions
 
         // final layernorm, only over the rows whose logits are wanted
         let first = T - outRows
-        begin(); layernorm(ln.pointer, x.pointer, p.lnfw, p.lnfb, rows: first..<T); end(.lnf, -1)
+        begin(.lnf); layernorm(ln.pointer, x.pointer, p.lnfw, p.lnfb, rows: first..<T); end(.lnf, -1)
         matmul(.lmhead, -1, out: logitsBuf.pointer, inp: ln.pointer + first * C, bias: nil, rows: outRows)
-        begin(); softmaxForward(probsBuf.pointer, logitsBuf.pointer + (outRows - 1) * V, rows: 0..<1, V: V, Vp: V); end(.softmax, -1)
+        begin(.softmax); softmaxForward(probsBuf.pointer, logitsBuf.pointer + (outRows - 1) * V, rows: 0..<1, V: V, Vp: V); end(.softmax, -1)
+        tag?.pointee = 0
         timers.forwardNanos &+= monotonicNanos() &- fwdStart
         timers.forwards += 1
         return UnsafeBufferPointer(start: logitsBuf.pointer, count: outRows * V)
