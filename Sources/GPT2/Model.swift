@@ -235,11 +235,41 @@ public final class GPT2Model {
         let first = T - outRows
         begin(.lnf); layernorm(ln.pointer, x.pointer, p.lnfw, p.lnfb, rows: first..<T); end(.lnf, -1)
         matmul(.lmhead, -1, out: logitsBuf.pointer, inp: ln.pointer + first * C, bias: nil, rows: outRows)
-        begin(.softmax); softmaxForward(probsBuf.pointer, logitsBuf.pointer + (outRows - 1) * V, rows: 0..<1, V: V, Vp: V); end(.softmax, -1)
+        begin(.softmax); softmaxLastRow(logitsBuf.pointer + (outRows - 1) * V); end(.softmax, -1)
         tag?.pointee = 0
         timers.forwardNanos &+= monotonicNanos() &- fwdStart
         timers.forwards += 1
         return UnsafeBufferPointer(start: logitsBuf.pointer, count: outRows * V)
+    }
+
+    /// probs[V] = softmax(logits[V]) across the pool, bit-identical to `softmaxForward` (llm.c's serial loop)
+    /// for every worker count: the max and the exponentials are per-element (split freely), the sum stays one
+    /// serial float32 chain in index order, the division is per-element again.
+    private func softmaxLastRow(_ logits: UnsafePointer<Float>) {
+        let V = config.V, probs = probsBuf.pointer
+        if pool.count == 1 || V < 8192 {
+            softmaxForward(probs, logits, rows: 0..<1, V: V, Vp: V)
+            return
+        }
+        let nth = pool.count
+        var maxes = [Float](repeating: -10000, count: nth)
+        maxes.withUnsafeMutableBufferPointer { m in
+            let mp = m.baseAddress!
+            pool.run { ith, nth in
+                var mx: Float = -10000
+                for i in WorkerPool.split(V, ith: ith, nth: nth) where logits[i] > mx { mx = logits[i] }
+                mp[ith] = mx
+            }
+        }
+        let maxval = maxes.max()!
+        pool.run { ith, nth in
+            for i in WorkerPool.split(V, ith: ith, nth: nth) { probs[i] = expf(logits[i] - maxval) }
+        }
+        var sum: Float = 0
+        for i in 0..<V { sum += probs[i] }
+        pool.run { ith, nth in
+            for i in WorkerPool.split(V, ith: ith, nth: nth) { probs[i] /= sum }
+        }
     }
 
     /// Probabilities [V] of the last position of the latest forward pass.

@@ -27,6 +27,8 @@ extension Workbench {
         var timingsJson: String?
         @Flag(help: "Switch the per-op timers off.")
         var noTimers = false
+        @Option(help: "Run the whole generation this many times (tokens printed once); with --timings, report the median time.")
+        var `repeat` = 1
         @Argument(parsing: .allUnrecognized, help: "Prompt token ids (integers in 0..<V).")
         var tokens: [String] = []
 
@@ -37,28 +39,38 @@ extension Workbench {
             let tokens = self.tokens.filter { $0 != "--" }
             if tokens.isEmpty { throw WorkbenchError("empty prompt: give at least one token id") }
             if n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
+            if `repeat` < 1 { throw WorkbenchError("--repeat must be positive, got \(`repeat`)") }
             if noTimers && (timings || timingsJson != nil) { throw WorkbenchError("--no-timers contradicts --timings/--timings-json") }
             let ckpt = try model.load()
             let prompt = try parseTokens(tokens, vocabulary: ckpt.config.V)
             let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(timers: !noTimers))
             try gpt.validate(prompt: prompt, n: n)
             var logitsError: Error?
-            let start = monotonicNanos()
-            let generated = try gpt.generate(
-                prompt: prompt, n: n, sampler: s, kvCache: kvCache,
-                firstLogits: logitsOut.map { path in { logits, _ in
-                    do { try Data(buffer: logits).write(to: URL(fileURLWithPath: path)) } catch { logitsError = error }
-                } },
-                onToken: { tok in print(tok); fflush(stdout) })
-            let elapsed = Double(monotonicNanos() - start) / 1e6
+            var times: [Double] = []
+            var generated: [Int32] = []
+            for r in 0..<`repeat` {
+                let start = monotonicNanos()
+                generated = try gpt.generate(
+                    prompt: prompt, n: n, sampler: s, kvCache: kvCache,
+                    firstLogits: r > 0 ? nil : logitsOut.map { path in { logits, _ in
+                        do { try Data(buffer: logits).write(to: URL(fileURLWithPath: path)) } catch { logitsError = error }
+                    } },
+                    onToken: { tok in if r == 0 { print(tok); fflush(stdout) } })
+                times.append(Double(monotonicNanos() - start) / 1e6)
+            }
+            let elapsed = times.sorted()[times.count / 2]
             if let logitsError, let logitsOut { throw WorkbenchError("cannot write logits to \(logitsOut): \(logitsError.localizedDescription)") }
             let report = gpt.timers.report()
+            let spread = times.count > 1 ? String(format: " (median of %d runs, min %.1f, max %.1f)", times.count, times.min()!, times.max()!) : ""
+            let summary = String(format: "generated %d tokens in %.1f ms%@, %.2f ms/token, %d forward passes, %@",
+                                 generated.count, elapsed, spread as NSString, elapsed / Double(max(1, generated.count)),
+                                 report.forwards, gpt.options.summary as NSString)
             if timings {
                 print("")
-                print(String(format: "generated %d tokens in %.1f ms (%.2f ms/token), %d forward passes, %@",
-                             generated.count, elapsed, elapsed / Double(max(1, generated.count)), report.forwards,
-                             gpt.options.summary as NSString))
+                print(summary)
                 print(report.table(perLayer: perLayer), terminator: "")
+            } else if `repeat` > 1 {
+                note(summary)
             }
             if let path = timingsJson {
                 let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
