@@ -4,83 +4,53 @@ import Synchronization
 /// A static pool of `count` workers created once: the caller is worker 0, `count - 1` persistent threads
 /// are the others. `run` hands every worker the same job `(ith, nth)` and returns when all have finished.
 /// Workers spin briefly between jobs (so a forward pass's ~100 dispatches cost microseconds, not a
-/// thread wake-up each) and then sleep on a condition variable.
+/// thread wake-up each) and then sleep on a condition variable. Dropping the pool stops and joins them.
 ///
 /// Work is split the same few lines everywhere, ggml-style: see `WorkerPool.split`.
 public final class WorkerPool: @unchecked Sendable {
     /// Number of workers, the caller included (>= 1).
     public let count: Int
-    /// Whether worker threads were pinned to CPUs (`pin: true` at creation and the call succeeded).
+    /// Whether the threads were pinned to CPUs (`pin: true` at creation and the calls succeeded).
     public private(set) var pinned = false
 
-    private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
-    private let sleepers = Atomic<Int>(0)
-    private var job: ((Int, Int) -> Void)?
-    private var stopping = false
-    private var mutex = pthread_mutex_t()
-    private var cond = pthread_cond_t()
+    private let shared: PoolShared
     private var threads: [pthread_t] = []
-    /// Spins before a worker goes to sleep waiting for the next job.
-    private let spinLimit = 200_000
-    private var pinWorkers = false
+    private var callerAffinity: [Int] = []
 
-    /// Creates a pool of `count` workers (the calling thread counts as one). With `pin`, worker i is
-    /// bound to CPU i (mod the CPUs available), the caller to CPU 0.
+    /// Creates a pool of `count` workers (the calling thread counts as one). With `pin`, worker i binds
+    /// itself to CPU i (mod the CPUs online) and the calling thread to CPU 0.
     public init(count: Int, pin: Bool = false) {
         self.count = max(1, count)
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&cond, nil)
-        pinWorkers = pin
+        shared = PoolShared(count: self.count, pin: pin)
         for ith in 1..<self.count {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, ith: ith))
+            // Workers hold only the shared state, never the pool, so dropping the pool runs deinit.
+            let box = Unmanaged.passRetained(WorkerStart(shared: shared, ith: ith))
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { raw in
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                start.pool.workerLoop(ith: start.ith)
+                start.shared.workerLoop(ith: start.ith)
                 return nil
             }, box.toOpaque())
             precondition(rc == 0, "pthread_create failed: \(rc)")
             threads.append(tid)
         }
         if pin {
-            // Workers pin themselves when they start (see workerLoop); the caller pins itself here.
+            callerAffinity = CPUAffinity.current()
             pinned = WorkerPool.pinCurrentThread(cpu: 0)
         }
     }
 
     deinit {
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        generation.add(1, ordering: .releasing)
-        pthread_cond_broadcast(&cond)
-        pthread_mutex_unlock(&mutex)
+        shared.stop()
         for t in threads { pthread_join(t, nil) }
-        pthread_cond_destroy(&cond)
-        pthread_mutex_destroy(&mutex)
+        if pinned && !callerAffinity.isEmpty { CPUAffinity.set(callerAffinity) }  // unpin the creating thread
     }
 
     /// Runs `body(ith, nth)` on every worker (ith in 0..<nth, nth == count) and waits for all of them.
     /// Not reentrant: call it from one thread at a time, and not from inside a job.
     public func run(_ body: (Int, Int) -> Void) {
         if count == 1 { body(0, 1); return }
-        withoutActuallyEscaping(body) { escaping in
-            job = escaping
-            pending.store(count - 1, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-                pthread_mutex_lock(&mutex)
-                pthread_cond_broadcast(&cond)
-                pthread_mutex_unlock(&mutex)
-            }
-            escaping(0, count)
-            var spins = 0
-            while pending.load(ordering: .acquiring) > 0 {
-                spins += 1
-                if spins > 1000 { sched_yield() }
-            }
-            job = nil
-        }
+        shared.run(body)
     }
 
     /// Splits `n` items into `nth` contiguous chunks of ceil(n / nth) (rounded up to a multiple of `align`)
@@ -106,8 +76,68 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    private func workerLoop(ith: Int) {
-        if pinWorkers { _ = WorkerPool.pinCurrentThread(cpu: ith) }
+    static func pinCurrentThread(cpu: Int) -> Bool {
+        let ncpu = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return CPUAffinity.set([cpu % ncpu])
+    }
+}
+
+/// The state the pool's threads share: the current job, a generation counter that announces it, the count
+/// of workers still running it, and a mutex/condition for workers that went to sleep.
+private final class PoolShared: @unchecked Sendable {
+    let count: Int
+    let pin: Bool
+    let generation = Atomic<Int>(0)
+    let pending = Atomic<Int>(0)
+    let sleepers = Atomic<Int>(0)
+    var job: ((Int, Int) -> Void)?
+    var stopping = false
+    var mutex = pthread_mutex_t()
+    var cond = pthread_cond_t()
+    /// Spins before a worker goes to sleep waiting for the next job.
+    let spinLimit = 200_000
+
+    init(count: Int, pin: Bool) {
+        self.count = count; self.pin = pin
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&cond)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    func stop() {
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        generation.add(1, ordering: .sequentiallyConsistent)
+        pthread_cond_broadcast(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func run(_ body: (Int, Int) -> Void) {
+        withoutActuallyEscaping(body) { escaping in
+            job = escaping
+            pending.store(count - 1, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&cond)
+                pthread_mutex_unlock(&mutex)
+            }
+            escaping(0, count)
+            var spins = 0
+            while pending.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins > 1000 { sched_yield() }
+            }
+            job = nil
+        }
+    }
+
+    func workerLoop(ith: Int) {
+        if pin { _ = WorkerPool.pinCurrentThread(cpu: ith) }
         var seen = 0
         while true {
             var spins = 0
@@ -130,16 +160,20 @@ public final class WorkerPool: @unchecked Sendable {
                 spins = 0
             }
             seen = g
-            if stopping { return }
+            pthread_mutex_lock(&mutex)
+            let stop = stopping
+            pthread_mutex_unlock(&mutex)
+            if stop { return }
             if let job { job(ith, count) }
             pending.subtract(1, ordering: .releasing)
         }
     }
+}
 
-    private static func pinCurrentThread(cpu: Int) -> Bool {
-        let ncpu = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        return CPUAffinity.set([cpu % ncpu])
-    }
+private final class WorkerStart {
+    let shared: PoolShared
+    let ith: Int
+    init(shared: PoolShared, ith: Int) { self.shared = shared; self.ith = ith }
 }
 
 /// The calling thread's CPU affinity (glibc's sched_{get,set}affinity, looked up at run time because
@@ -168,10 +202,4 @@ public enum CPUAffinity {
         for c in cpus where c >= 0 && c < 1024 { set[c / 8] |= UInt8(1 << (c % 8)) }
         return set.withUnsafeMutableBytes { setf(0, 128, $0.baseAddress) } == 0
     }
-}
-
-private final class WorkerStart {
-    let pool: WorkerPool
-    let ith: Int
-    init(pool: WorkerPool, ith: Int) { self.pool = pool; self.ith = ith }
 }
