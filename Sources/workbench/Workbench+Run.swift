@@ -27,8 +27,8 @@ extension Workbench {
         var timingsJson: String?
         @Flag(help: "Switch the per-op timers off.")
         var noTimers = false
-        @Option(help: "Run the whole generation this many times (tokens printed once); with --timings, report the median time.")
-        var `repeat` = 1
+        @Option(help: "Run the whole generation this many times (tokens printed once) and print the median time on stderr.")
+        var `repeat`: Int?
         @Argument(parsing: .allUnrecognized, help: "Prompt token ids (integers in 0..<V).")
         var tokens: [String] = []
 
@@ -39,7 +39,8 @@ extension Workbench {
             let tokens = self.tokens.filter { $0 != "--" }
             if tokens.isEmpty { throw WorkbenchError("empty prompt: give at least one token id") }
             if n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
-            if `repeat` < 1 { throw WorkbenchError("--repeat must be positive, got \(`repeat`)") }
+            let repeats = `repeat` ?? 1
+            if repeats < 1 || repeats > 1_000_000 { throw WorkbenchError("--repeat must be in 1...1000000, got \(repeats)") }
             if noTimers && (timings || timingsJson != nil) { throw WorkbenchError("--no-timers contradicts --timings/--timings-json") }
             let ckpt = try model.load()
             let prompt = try parseTokens(tokens, vocabulary: ckpt.config.V)
@@ -48,7 +49,7 @@ extension Workbench {
             var logitsError: Error?
             var times: [Double] = []
             var generated: [Int32] = []
-            for r in 0..<`repeat` {
+            for r in 0..<repeats {
                 let start = monotonicNanos()
                 generated = try gpt.generate(
                     prompt: prompt, n: n, sampler: s, kvCache: kvCache,
@@ -69,7 +70,7 @@ extension Workbench {
                 print("")
                 print(summary)
                 print(report.table(perLayer: perLayer), terminator: "")
-            } else if `repeat` > 1 {
+            } else if `repeat` != nil {
                 note(summary)
             }
             if let path = timingsJson {
