@@ -1,0 +1,109 @@
+// Running a gate suite: cases (closures that measure a group of metrics) against a baseline, with the
+// re-measurement of failing performance metrics that keeps one fluke from turning CI red.
+// Bench knows nothing about GPT-2: the suite's cases are built by `workbench gate`.
+import Foundation
+
+/// One group of metrics measured together (e.g. every matmul variant on one shape, interleaved, or one
+/// generation workload). `measure` may be called again to re-measure a failing metric of the group.
+public struct GateCase {
+    public var name: String
+    public var measure: () throws -> [GateMeasurement]
+    public init(name: String, measure: @escaping () throws -> [GateMeasurement]) { self.name = name; self.measure = measure }
+}
+
+/// The outcome of a gate run: every row, plus what the table's header says.
+public struct GateReport: Codable, Equatable, Sendable {
+    public var suite: String
+    public var baselinePath: String
+    public var baselineDate: String
+    public var baselineCommit: String?
+    /// Why machine-dependent metrics were not compared (nil when the environment matches the baseline's).
+    public var environmentMismatch: String?
+    /// Which metric families were measured in this run, and why any were not.
+    public var availability: [String]
+    public var rows: [GateRow]
+    /// Re-measurements of cases made because a metric failed its first measurement.
+    public var reruns: Int
+
+    public init(suite: String, baselinePath: String, baselineDate: String, baselineCommit: String?,
+                environmentMismatch: String?, availability: [String], rows: [GateRow], reruns: Int) {
+        self.suite = suite; self.baselinePath = baselinePath; self.baselineDate = baselineDate
+        self.baselineCommit = baselineCommit; self.environmentMismatch = environmentMismatch
+        self.availability = availability; self.rows = rows; self.reruns = reruns
+    }
+
+    public var failures: [GateRow] { rows.filter { $0.verdict.fails } }
+    public var exitCode: GateExitCode { failures.isEmpty ? .success : .regression }
+    /// How many rows got each verdict.
+    public func count(_ v: GateVerdict) -> Int { rows.reduce(0) { $0 + ($1.verdict == v ? 1 : 0) } }
+}
+
+public enum GateSession {
+    /// Measures every case once and compares against `baseline`. A performance metric past its threshold
+    /// has its case re-measured, up to `retries` more times; it fails only if every measurement is past the
+    /// threshold (the row shows the attempt with the smallest change). Correctness metrics are deterministic
+    /// and never re-measured. Baseline metrics no case measured are reported as `dropped`.
+    /// Errors thrown by a case propagate (a broken suite is not a regression).
+    public static func run(cases: [GateCase], baseline: Baseline, baselinePath: String, environment: BaselineEnvironment,
+                           availability: [String], retries: Int, log: (String) -> Void = { _ in }) throws -> GateReport {
+        let mismatch = baseline.environment.mismatch(environment)
+        var rows: [GateRow] = []
+        var measured = Set<String>()
+        var reruns = 0
+        for c in cases {
+            log("gate: \(c.name)")
+            let ms = try c.measure()
+            var caseRows = ms.map { m in
+                GateCompare.row(baseline: baseline.metric(m.name), now: m, comparable: mismatch == nil, why: mismatch.map { _ in "machine differs" })
+            }
+            for m in ms { measured.insert(m.name) }
+            var attempt = 1
+            while attempt <= retries {
+                let failing = caseRows.indices.filter { caseRows[$0].verdict == .regression && caseRows[$0].kind.isPerformance }
+                if failing.isEmpty { break }
+                log("gate: \(c.name): re-measuring \(failing.count) metric\(failing.count == 1 ? "" : "s") past the threshold (\(caseRows[failing[0]].name)\(failing.count > 1 ? ", ..." : "")), attempt \(attempt + 1) of \(retries + 1)")
+                let again = try c.measure()
+                reruns += 1
+                attempt += 1
+                for i in failing {
+                    guard let m = again.first(where: { $0.name == caseRows[i].name }) else { continue }
+                    var r = GateCompare.row(baseline: baseline.metric(m.name), now: m, comparable: mismatch == nil)
+                    r.attempts = attempt
+                    var kept = GateCompare.better(caseRows[i], r)
+                    kept.attempts = attempt
+                    caseRows[i] = kept
+                }
+            }
+            rows += caseRows
+        }
+        for b in baseline.metrics where !measured.contains(b.name) {
+            rows.append(GateCompare.row(baseline: b, now: nil))
+        }
+        return GateReport(suite: baseline.suite, baselinePath: baselinePath, baselineDate: baseline.date,
+                          baselineCommit: baseline.commit, environmentMismatch: mismatch, availability: availability,
+                          rows: rows, reruns: reruns)
+    }
+
+    /// Runs every case `runs` times (for `--update-baseline`); returns run i's measurements at index i.
+    public static func measureAll(cases: [GateCase], runs: Int, log: (String) -> Void = { _ in }) throws -> [[GateMeasurement]] {
+        var out: [[GateMeasurement]] = []
+        for r in 0..<max(1, runs) {
+            var ms: [GateMeasurement] = []
+            for c in cases {
+                log("gate: \(c.name)\(runs > 1 ? " (run \(r + 1) of \(runs))" : "")")
+                ms += try c.measure()
+            }
+            out.append(ms)
+        }
+        return out
+    }
+}
+
+extension GateMeasurement {
+    /// Per-round ratios of `samples` to `reference` (paired by round: the runner times both in every round,
+    /// next to each other, so a slow patch of the machine slows both). Rounds where the reference is not
+    /// positive are skipped.
+    public static func pairedRatios(_ samples: [Double], to reference: [Double]) -> [Double] {
+        zip(samples, reference).compactMap { s, r in r > 0 ? s / r : nil }
+    }
+}
