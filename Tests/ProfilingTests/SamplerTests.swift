@@ -1,0 +1,167 @@
+// The in-process sampler on a synthetic workload whose hot function is known: it must hold most samples,
+// with its real caller under it (what frame-pointer walks lose), on one thread and on two threads (the
+// second created after the sampler started, so the helper thread's rescan must find it).
+// Symbolization of known functions, by address.
+import CSampler
+import Foundation
+@testable import Profiling
+import XCTest
+
+/// Burns CPU in a loop the optimizer cannot remove; a leaf function (no calls).
+@inline(never)
+func profilingTestsHotLeaf(_ iterations: Int, _ seed: Double) -> Double {
+    var x = seed
+    for i in 0..<iterations { x = x * 1.0000001 + Double(i & 7) * 1e-9 }
+    return x
+}
+
+/// The caller the unwinder must find under the leaf.
+@inline(never)
+func profilingTestsHotCaller(cpuSeconds: Double) -> Double {
+    let start = SignalSampler.currentThreadCPUNanos
+    var acc = 0.0
+    while Double(SignalSampler.currentThreadCPUNanos - start) < cpuSeconds * 1e9 {
+        acc += profilingTestsHotLeaf(200_000, acc)
+    }
+    return acc
+}
+
+final class SamplerTests: XCTestCase {
+    /// Samples whose leaf is the hot function, and whose next frame is its caller.
+    private func check(_ samples: [RawSample], tids: Set<Int32>, minimumPerThread: Int) {
+        let sym = Symbolizer()
+        for tid in tids {
+            let mine = samples.filter { $0.tid == tid }
+            XCTAssertGreaterThanOrEqual(mine.count, minimumPerThread, "thread \(tid): too few samples (\(mine.count))")
+            var leafHot = 0, callerRight = 0
+            for s in mine {
+                let leaf = sym.frameName(s.pcs[0], isLeaf: true)
+                if leaf.contains("profilingTestsHotLeaf") {
+                    leafHot += 1
+                    if s.pcs.count > 1, sym.frameName(s.pcs[1], isLeaf: false).contains("profilingTestsHotCaller") { callerRight += 1 }
+                }
+            }
+            // The loop around the leaf is a few instructions per 200k leaf iterations: nearly every sample is in the leaf.
+            XCTAssertGreaterThan(Double(leafHot), 0.8 * Double(mine.count), "thread \(tid): hot leaf in \(leafHot) of \(mine.count) samples")
+            XCTAssertEqual(callerRight, leafHot, "thread \(tid): the leaf's caller must be the next frame in every sample")
+        }
+    }
+
+    func testOneThreadHotFunctionHoldsMostSamples() throws {
+        try SignalSampler.start(.init(clock: .cpu, hz: 250))
+        let me = SignalSampler.currentThreadID
+        _ = profilingTestsHotCaller(cpuSeconds: 0.6)
+        let (samples, stats) = SignalSampler.stop()
+        XCTAssertFalse(SignalSampler.isRunning)
+        XCTAssertEqual(stats.samples, samples.count)
+        XCTAssertEqual(stats.dropped, 0)
+        XCTAssertGreaterThanOrEqual(stats.threadsSampled, 1)
+        // 0.6 CPU-seconds at up to 250 Hz: ~150 samples; the CPU clock guarantees them whatever the load.
+        check(samples, tids: [me], minimumPerThread: 60)
+        // The profile built from them names the hot function and puts the caller above it.
+        let p = Symbolizer().profile(samples.filter { $0.tid == me }).stacks
+        let hot = p.counts.filter { $0.key.last?.contains("profilingTestsHotLeaf") == true }.values.reduce(0, +)
+        XCTAssertGreaterThan(Double(hot), 0.8 * Double(p.total))
+        XCTAssertTrue(p.counts.keys.contains { $0.contains { $0.contains("SamplerTests.testOneThreadHotFunctionHoldsMostSamples") } },
+                      "the test method should appear as an ancestor")
+    }
+
+    func testTwoThreadsIncludingOneStartedLater() throws {
+        try SignalSampler.start(.init(clock: .cpu, hz: 250))
+        let me = SignalSampler.currentThreadID
+        final class Box: @unchecked Sendable { var tid: Int32 = 0 }
+        let box = Box()
+        let t = Thread {
+            box.tid = SignalSampler.currentThreadID
+            _ = profilingTestsHotCaller(cpuSeconds: 0.6)
+        }
+        t.start()
+        _ = profilingTestsHotCaller(cpuSeconds: 0.6)
+        while !t.isFinished { usleep(10_000) }
+        let (samples, stats) = SignalSampler.stop()
+        XCTAssertNotEqual(box.tid, 0)
+        XCTAssertGreaterThanOrEqual(stats.threadsSampled, 2)
+        // The second thread is found by the helper's rescan (every 50 ms), so it may miss its first few samples.
+        check(samples, tids: [me, box.tid], minimumPerThread: 40)
+    }
+
+    func testOpTagIsRecordedWithEverySample() throws {
+        try SignalSampler.start(.init(clock: .cpu, hz: 250))
+        let me = SignalSampler.currentThreadID
+        SignalSampler.opTag.pointee = 7
+        _ = profilingTestsHotCaller(cpuSeconds: 0.25)
+        SignalSampler.opTag.pointee = 9
+        _ = profilingTestsHotCaller(cpuSeconds: 0.25)
+        SignalSampler.opTag.pointee = 0
+        let (samples, _) = SignalSampler.stop()
+        let mine = samples.filter { $0.tid == me }
+        let tags = Dictionary(grouping: mine, by: \.tag).mapValues(\.count)
+        XCTAssertGreaterThan(tags[7] ?? 0, 20, "\(tags)")
+        XCTAssertGreaterThan(tags[9] ?? 0, 20, "\(tags)")
+        XCTAssertEqual(Set(tags.keys).subtracting([0, 7, 9]), [], "\(tags)")
+    }
+
+    func testWallClockSamplesASleepingThread() throws {
+        try SignalSampler.start(.init(clock: .wall, hz: 500))
+        let me = SignalSampler.currentThreadID
+        // Each signal cuts a sleep short (EINTR), as wall-clock sampling does to any sleeping thread: sleep on.
+        let start = Date()
+        while Date().timeIntervalSince(start) < 0.3 { usleep(20_000) }
+        let (samples, stats) = SignalSampler.stop()
+        // A CPU clock would see nothing here; the wall clock sees the sleep (~150 samples at 500 Hz).
+        XCTAssertGreaterThan(samples.filter { $0.tid == me }.count, 50, "\(stats)")
+        XCTAssertGreaterThan(stats.achievedHz, 100)
+    }
+
+    func testBufferFullIsCountedNotCrashed() throws {
+        try SignalSampler.start(.init(clock: .cpu, hz: 250, maxSamples: 10))
+        _ = profilingTestsHotCaller(cpuSeconds: 0.3)
+        let (samples, stats) = SignalSampler.stop()
+        XCTAssertLessThanOrEqual(samples.count, 10)
+        XCTAssertGreaterThan(stats.droppedBufferFull, 0)
+        XCTAssertEqual(stats.samples, samples.count)
+    }
+
+    func testStartTwiceAndBadConfigurationsFailWithAReason() throws {
+        try SignalSampler.start(.init(clock: .cpu, hz: 250))
+        XCTAssertThrowsError(try SignalSampler.start(.init(clock: .cpu, hz: 250))) { e in
+            XCTAssertTrue("\(e)".contains("already running"), "\(e)")
+        }
+        _ = SignalSampler.stop()
+        XCTAssertThrowsError(try SignalSampler.start(.init(clock: .cpu, hz: 0))) { e in
+            XCTAssertTrue("\(e)".contains("rate"), "\(e)")
+        }
+        XCTAssertFalse(SignalSampler.isRunning)
+    }
+
+    func testSymbolizesKnownFunctionsByAddress() throws {
+        let sym = Symbolizer()
+        // A C function of this executable (in .symtab only, which dladdr would not see).
+        let cFunction = unsafeBitCast(ws_gettid as @convention(c) () -> Int32, to: UInt64.self)
+        let l = sym.lookup(cFunction)
+        XCTAssertEqual(l.symbol, "ws_gettid")
+        XCTAssertEqual(l.offset, 0)
+        XCTAssertEqual(sym.frameName(cFunction + 3, isLeaf: true), "ws_gettid")
+        // A return address one past the end of a function belongs to that function (looked up at - 1).
+        // A libc function, through the dynamic symbol table of a shared object.
+        let getpidAddress = unsafeBitCast(getpid as @convention(c) () -> pid_t, to: UInt64.self)
+        let g = sym.lookup(getpidAddress)
+        XCTAssertNotNil(g.symbol)
+        XCTAssertTrue(g.module?.contains("libc") == true, "\(g)")
+        // An address in no object.
+        XCTAssertEqual(sym.frameName(8, isLeaf: true), "[unknown]")
+        XCTAssertTrue(sym.modules.contains { $0.path.hasSuffix(".xctest") || $0.path.contains("PackageTests") }, "\(sym.modules.map(\.path))")
+    }
+
+    func testReadsFunctionSymbolsOfAnELFFile() throws {
+        let exe = try XCTUnwrap(try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let syms = try elfFunctionSymbols(path: exe)
+        XCTAssertTrue(syms.contains { $0.name == "ws_sampler_start" })
+        // Mangled names compress repeated words ("$s14ProfilingTests08profilingB7HotLeaf..."): match demangled.
+        let readable = Set(syms.filter { Demangler.isSwiftMangled($0.name) }.map { Demangler.readable($0.name) })
+        XCTAssertTrue(readable.contains("ProfilingTests.profilingTestsHotLeaf(_:_:)"))
+        XCTAssertTrue(readable.contains("ProfilingTests.profilingTestsHotCaller(cpuSeconds:)"))
+        XCTAssertThrowsError(try elfFunctionSymbols(path: "/nonexistent/x")) { e in XCTAssertTrue("\(e)".contains("cannot open")) }
+        XCTAssertThrowsError(try elfFunctionSymbols(path: "/proc/self/status")) { e in XCTAssertTrue("\(e)".contains("not an ELF")) }
+    }
+}
