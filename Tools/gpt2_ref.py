@@ -77,8 +77,8 @@ def load_checkpoint(path):
             counts = [int(np.prod(s)) for s in shapes]
             expected = HEADER_INTS * 4 + 4 * sum(counts)
             if size != expected:
-                what = "truncated" if size < expected else "has trailing bytes"
-                raise RefError(f"{path}: file is {what}: {size} bytes, the header implies {expected}")
+                what = "is truncated" if size < expected else "has trailing bytes"
+                raise RefError(f"{path}: file {what}: {size} bytes, the header implies {expected}")
             flat = np.fromfile(f, dtype="<f4", count=sum(counts))
     except OSError as e:
         raise RefError(f"{path}: cannot read: {e.strerror or e}")
