@@ -33,7 +33,10 @@ let package = Package(
         .target(
             name: "CSampler",
             cSettings: [.unsafeFlags(["-O2", "-march=native", "-fno-omit-frame-pointer"])],
-            linkerSettings: [.linkedLibrary("unwind"), .linkedLibrary("unwind-x86_64"), .linkedLibrary("elf")]
+            // libunwind.so also exports the `_Unwind_*` ABI: gcc_s is linked before it so that libgcc_s (the
+            // Swift runtime's and libstdc++'s unwinder) comes first in the symbol search order and keeps
+            // C++ exception unwinding; libunwind serves only the sampler's `unw_*` calls.
+            linkerSettings: [.linkedLibrary("gcc_s"), .linkedLibrary("unwind"), .linkedLibrary("elf")]
         ),
         // Samples -> symbolized stacks -> folded stacks -> reports.
         .target(name: "Profiling", dependencies: ["CSampler"]),

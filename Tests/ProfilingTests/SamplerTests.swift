@@ -165,3 +165,13 @@ final class SamplerTests: XCTestCase {
         XCTAssertThrowsError(try elfFunctionSymbols(path: "/proc/self/status")) { e in XCTAssertTrue("\(e)".contains("not an ELF")) }
     }
 }
+
+final class LinkTests: XCTestCase {
+    /// libunwind.so also exports the `_Unwind_*` ABI; libgcc_s must stay the process's unwinder for C++
+    /// exceptions (Package.swift links gcc_s before unwind for that).
+    func testCxxExceptionUnwinderIsLibgccNotLibunwind() throws {
+        let sym = try XCTUnwrap(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "_Unwind_RaiseException"))
+        let lib = try XCTUnwrap(Symbolizer().lookup(UInt64(UInt(bitPattern: sym))).module)
+        XCTAssertTrue(lib.contains("libgcc_s"), "_Unwind_RaiseException comes from \(lib)")
+    }
+}
