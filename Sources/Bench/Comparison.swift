@@ -27,6 +27,9 @@ public struct BenchWarning: Codable, Equatable, Sendable, CustomStringConvertibl
         case highSpread
         /// Samples beyond median ± 3·1.4826·MAD.
         case outliers
+        /// A significant difference smaller than `AnalysisOptions.smallEffect`: likely systematic (memory
+        /// placement, order), not a speedup worth having.
+        case smallEffect
         /// Something about the machine facts (e.g. a peak measured without native code).
         case machine
     }
@@ -46,6 +49,8 @@ public struct AnalysisOptions: Codable, Equatable, Sendable {
     public var alpha = 0.05
     /// Coverage of the bootstrap interval.
     public var confidence = 0.95
+    /// A significant difference of the medians below this fraction gets a `smallEffect` warning.
+    public var smallEffect = 0.01
     public var resamples = 2000
     public var seed: UInt64 = 0x5EED_B007
     public init() {}
@@ -149,6 +154,9 @@ public struct Comparison: Codable, Equatable, Sendable {
             verdict = .noDifference
         }
         warnings = a.warnings + b.warnings
+        if verdict != .noDifference && abs(ratio - 1) < options.smallEffect {
+            warnings.append(BenchWarning(.smallEffect, "the difference is significant but only \(percent(abs(ratio - 1))) (below \(percent(options.smallEffect))): likely systematic (memory placement, order), not a real speedup"))
+        }
     }
 }
 

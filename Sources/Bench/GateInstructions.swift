@@ -49,6 +49,9 @@ public enum InstructionCounter {
             if r.stderr.contains("unhandled instruction bytes") || r.status == 128 + SIGILL {
                 return Outcome(tool: "callgrind", reason: "valgrind cannot decode this binary's instructions (SIGILL on an unhandled instruction, e.g. AVX-512)")
             }
+            if r.stderr.contains("debuginfo reader") {
+                return Outcome(tool: "callgrind", reason: "valgrind cannot read this binary's debug information (\(lastLine(r.stderr)))")
+            }
             return Outcome(tool: "callgrind", reason: "exit status \(r.status): \(lastLine(r.stderr))")
         }
         guard let text = try? String(contentsOfFile: outFile, encoding: .utf8) else {
@@ -101,7 +104,13 @@ public enum InstructionCounter {
         return ToolRun(status: status, stderr: String(decoding: data, as: UTF8.self))
     }
 
+    /// The last informative line of a tool's stderr, without valgrind's "==pid== " prefix.
     static func lastLine(_ s: String) -> String {
-        s.split(separator: "\n").last.map(String.init) ?? "(no message)"
+        let lines = s.split(separator: "\n").map { line -> String in
+            var l = Substring(line)
+            if l.hasPrefix("=="), let end = l.dropFirst(2).range(of: "== ") { l = l[end.upperBound...] }
+            return l.trimmingCharacters(in: .whitespaces)
+        }
+        return lines.last { !$0.isEmpty && !$0.hasPrefix("Valgrind: I can't recover") } ?? "(no message)"
     }
 }

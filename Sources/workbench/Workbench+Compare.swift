@@ -52,6 +52,8 @@ extension Workbench {
         var seed: UInt64 = 1337
         @Flag(help: "Print the report as JSON.")
         var json = false
+        @Option(help: .hidden) // Adds this to B's first output element before the check (tests the WRONG path).
+        var injectError: Float?
 
         @OptionGroup var model: ModelOption
         @Option(help: "Engines: total tokens, prompt included (default 10).")
@@ -97,6 +99,7 @@ extension Workbench {
                 if shape != nil || T != nil || C != nil || NH != nil || pos0 != nil {
                     throw WorkbenchError("--shape, --t, --c, --nh and --pos0 apply to kernel comparisons, not to --engine")
                 }
+                if injectError != nil { throw WorkbenchError("--inject-error applies to kernel comparisons, not to --engine") }
                 let defaultThreads = threads ?? EngineDefaults.threads
                 return .engine(try parseEngine(engines[0], threads: defaultThreads),
                                try parseEngine(engines[1], threads: defaultThreads))
@@ -310,6 +313,7 @@ extension Workbench {
             let count = m.T * m.OC
             outA.initialize(repeating: .nan, count: count); outB.initialize(repeating: .nan, count: count)
             va(args(outA), pool: pool); vb(args(outB), pool: pool)
+            if let e = injectError { outB[0] += e }
             let ea = Compare.errors(outA, outRef, count: count), eb = Compare.errors(outB, outRef, count: count)
             let flops = args(outA).flops
             let weightBytes = Double(m.OC * m.C * MemoryLayout<Float>.size)
@@ -380,6 +384,7 @@ extension Workbench {
             let count = s.T * s.C
             outA.initialize(repeating: .nan, count: count); outB.initialize(repeating: .nan, count: count)
             va(args(outA, 1), pool: pool); vb(args(outB, 2), pool: pool)
+            if let e = injectError { outB[0] += e }
             let ea = Compare.errors(outA, outRef, count: count), eb = Compare.errors(outB, outRef, count: count)
             let flops = args(outA, 1).flops
             var a = Side(spec: "attention:\(va.name)", threads: va.usesPool ? K : 1, correct: Compare.passes(ea.rel),
@@ -514,7 +519,8 @@ extension Workbench {
             for (tag, s) in sides {
                 let sum = tag == "A" ? c.a : c.b
                 var row = "  \(tag)  " + pad(r.kind == "engine" ? (tag == "A" ? "engine A" : "engine B") : s.spec, 22)
-                row += rpad(fmtNanos(sum.median), 10) + rpad(fmtNanos(sum.min), 10) + rpad(fmtNanos(sum.p90), 10) + rpad(fmtNanos(sum.mad), 10)
+                let unit = TimeUnit(sum.median)
+                row += rpad(unit.format(sum.median), 10) + rpad(unit.format(sum.min), 10) + rpad(unit.format(sum.p90), 10) + rpad(unit.format(sum.mad), 10)
                 row += rpad("\(sum.count)", 6) + rpad("\(s.threads)", 8)
                 if hasFlops { row += rpad(s.gflops.map { String(format: "%.2f", $0) } ?? "-", 9) + rpad(s.percentOfPeak.map { String(format: "%.1f", $0) } ?? "-", 7) }
                 if hasBytes { row += rpad(s.gbs.map { String(format: "%.2f", $0) } ?? "-", 8) + rpad(s.percentOfBandwidth.map { String(format: "%.1f", $0) } ?? "-", 6) }
@@ -553,10 +559,17 @@ private func rpad(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : St
 private func sci(_ x: Double?) -> String { x.map { $0.isNaN ? "nan" : String(format: "%.2e", $0) } ?? "-" }
 private func mib(_ bytes: Double) -> String { String(format: "%.1f MiB", bytes / 1048576) }
 
-/// A duration in nanoseconds with a unit that keeps 3-4 significant digits.
-private func fmtNanos(_ v: Double) -> String {
-    if v < 1e3 { return String(format: "%.0f ns", v) }
-    if v < 1e6 { return String(format: "%.2f us", v / 1e3) }
-    if v < 1e9 { return String(format: "%.2f ms", v / 1e6) }
-    return String(format: "%.3f s", v / 1e9)
+/// A unit for durations given in nanoseconds, chosen so the reference value shows 3-4 significant digits;
+/// every value of a row uses its median's unit.
+private struct TimeUnit {
+    let scale: Double, name: String, digits: Int
+    init(_ reference: Double) {
+        switch reference {
+        case ..<1e3: (scale, name, digits) = (1, "ns", 1)
+        case ..<1e6: (scale, name, digits) = (1e3, "us", 2)
+        case ..<1e9: (scale, name, digits) = (1e6, "ms", 2)
+        default: (scale, name, digits) = (1e9, "s", 3)
+        }
+    }
+    func format(_ v: Double) -> String { String(format: "%.\(digits)f %@", v / scale, name as NSString) }
 }
