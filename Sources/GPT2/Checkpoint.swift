@@ -105,9 +105,9 @@ public enum CheckpointFormat {
         }
         let expected = headerBytes + total * 4
         if fileSize != expected {
-            let what = fileSize < expected ? "truncated" : "has trailing bytes"
+            let what = fileSize < expected ? "file is truncated" : "file has trailing bytes"
             throw CheckpointError(path: path,
-                "file is \(what): \(fileSize) bytes, but the header (L=\(config.L) C=\(config.C) NH=\(config.NH) V=\(config.V) Vp=\(config.Vp) maxT=\(config.maxT)) implies \(expected)")
+                "\(what): \(fileSize) bytes, but the header (L=\(config.L) C=\(config.C) NH=\(config.NH) V=\(config.V) Vp=\(config.Vp) maxT=\(config.maxT)) implies \(expected)")
         }
         return (config, version)
     }
@@ -126,12 +126,14 @@ public final class Checkpoint: @unchecked Sendable {
     /// Opens, validates and maps `path`. Throws `CheckpointError` with a one-line reason.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: a FIFO or device must be refused below, not block open(2) forever.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         if fd < 0 { throw CheckpointError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw CheckpointError(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw CheckpointError(path: path, "is a directory, not a checkpoint") }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw CheckpointError(path: path, "is not a regular file, not a checkpoint") }
         let size = Int(st.st_size)
         if size < CheckpointFormat.headerBytes {
             throw CheckpointError(path: path, "file is truncated: \(size) bytes, shorter than the 1024-byte header")

@@ -30,10 +30,9 @@ struct Workbench: ParsableCommand {
             if isDomainError(error) { fail(String(describing: error).split(separator: "\n").joined(separator: "; ")) }
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }  // --help, --version
-            // Usage errors: ArgumentParser's one-line message (+ usage) with our exit status 2.
-            let msg = message(for: error)
-            FileHandle.standardError.write(Data("workbench: \(msg)\n".utf8))
-            if code == .validationFailure { FileHandle.standardError.write(Data("\(fullMessage(for: error).split(separator: "\n").dropFirst().joined(separator: "\n"))\n".utf8)) }
+            // Usage errors: ArgumentParser's message on one line, with a pointer to --help, exit status 2.
+            let msg = message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            FileHandle.standardError.write(Data("workbench: \(msg) (see 'workbench help')\n".utf8))
             Foundation.exit(2)
         }
     }
