@@ -2,7 +2,7 @@
 """check_reference.py: run `workbench run` and Tools/gpt2_ref.py on the same request and compare them.
 
     python3 Tools/check_reference.py --workbench .build/release/workbench --model M.bin [--n 10]
-                                     [--sampler mult|argmax] [--wb-args "--threads 2"] TOKEN...
+                                     [--sampler mult|argmax] [--wb-args="--threads 2"] TOKEN...
 
 Prints one line: the max |logit error| of the first forward pass (float32 logits [T, V] of both), the
 largest |logit| (for scale), whether the generated tokens are identical, and both token lists when they are
@@ -24,7 +24,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--sampler", default="mult")
-    ap.add_argument("--wb-args", default="", help="extra `workbench run` arguments")
+    ap.add_argument("--wb-args", default="", help="extra `workbench run` arguments (write --wb-args=\"...\")")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     ap.add_argument("tokens", nargs="+")
     a = ap.parse_args()

@@ -207,6 +207,14 @@ final class Fixtures: @unchecked Sendable {
         atexit { try? FileManager.default.removeItem(atPath: Fixtures.shared.directory) }
     }
 
+    /// The sharp-weights checkpoint for `spec` (see `writeSharpCheckpoint`), written on first use.
+    func sharpCheckpoint(_ spec: ModelSpec) throws -> String {
+        lock.lock(); defer { lock.unlock() }
+        let p = "\(directory)/sharp-\(spec.fileName)"
+        if !FileManager.default.fileExists(atPath: p) { try writeSharpCheckpoint(spec, to: p) }
+        return p
+    }
+
     /// A fresh path inside the temporary folder.
     func path(_ name: String) -> String { "\(directory)/\(UUID().uuidString.prefix(8))-\(name)" }
 
@@ -223,6 +231,51 @@ final class Fixtures: @unchecked Sendable {
         made[spec] = p
         return p
     }
+}
+
+/// Writes a version-3 checkpoint with *large* weights, unlike `workbench synth`'s N(0, 0.02): wte and wpe
+/// N(0, 1), layernorm weights 1 + N(0, 0.1), everything else N(0, 0.3); padded wte rows zero. Its logits
+/// reach ~20 and its attention and next-token distributions are peaked, so sampling and argmax decisions
+/// are sharp and a mistake in any op changes tokens. Deterministic (own generator: SplitMix64 + Box-Muller),
+/// written here so it is independent of the engine's synthesizer.
+func writeSharpCheckpoint(_ s: ModelSpec, to path: String, seed: UInt64 = 2024) throws {
+    precondition(s.version == 3)
+    var header = [Int32](repeating: 0, count: 256)
+    header[0] = 20240326; header[1] = 3
+    header[2] = Int32(s.maxT); header[3] = Int32(s.V); header[4] = Int32(s.L); header[5] = Int32(s.NH)
+    header[6] = Int32(s.C); header[7] = Int32(s.Vp)
+    var state = seed
+    func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    func normal() -> Float {
+        let u1 = (Double(next() >> 11) + 0.5) / 9007199254740992.0, u2 = Double(next() >> 11) / 9007199254740992.0
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+    let (L, C) = (s.L, s.C)
+    let tensors: [(String, Int)] = [
+        ("wte", s.Vp * C), ("wpe", s.maxT * C), ("ln1w", L * C), ("ln1b", L * C), ("qkvw", L * 3 * C * C),
+        ("qkvb", L * 3 * C), ("attprojw", L * C * C), ("attprojb", L * C), ("ln2w", L * C), ("ln2b", L * C),
+        ("fcw", L * 4 * C * C), ("fcb", L * 4 * C), ("fcprojw", L * 4 * C * C), ("fcprojb", L * C), ("lnfw", C), ("lnfb", C)]
+    var floats: [Float] = []
+    floats.reserveCapacity(s.parameterCount)
+    for (name, count) in tensors {
+        for i in 0..<count {
+            switch name {
+            case "wte": floats.append(i < s.V * C ? normal() : 0)
+            case "wpe": floats.append(normal())
+            case "ln1w", "ln2w", "lnfw": floats.append(1 + 0.1 * normal())
+            default: floats.append(0.3 * normal())
+            }
+        }
+    }
+    var data = header.withUnsafeBytes { Data($0) }
+    floats.withUnsafeBytes { data.append(contentsOf: $0) }
+    try data.write(to: URL(fileURLWithPath: path))
 }
 
 /// Reads a file of little-endian float32 values.
