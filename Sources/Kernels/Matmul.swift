@@ -83,12 +83,16 @@ public struct MatmulVariant: Sendable {
     public let kernel: @Sendable (MatmulArgs, Range<Int>) -> Void
     /// Makes any re-packed weight copy the kernel needs; called once per weight before timing.
     public let prepare: @Sendable (WeightMatrix) -> Void
+    /// For a variant with threads of its own (`blas`: OpenBLAS's): runs the whole call with that many
+    /// threads. `split` then calls it with the pool's size instead of splitting columns across the pool.
+    public let ownThreads: (@Sendable (MatmulArgs, _ threads: Int) -> Void)?
 
     public init(name: String, summary: String, columnAlignment: Int = 1, usesPool: Bool = false,
                 prepare: @escaping @Sendable (WeightMatrix) -> Void = { _ in },
+                ownThreads: (@Sendable (MatmulArgs, Int) -> Void)? = nil,
                 kernel: @escaping @Sendable (MatmulArgs, Range<Int>) -> Void) {
         self.name = name; self.summary = summary; self.columnAlignment = columnAlignment
-        self.usesPool = usesPool; self.prepare = prepare; self.kernel = kernel
+        self.usesPool = usesPool; self.prepare = prepare; self.ownThreads = ownThreads; self.kernel = kernel
     }
 
     /// Runs the variant as a user of `workbench compare` means it: single-threaded variants on the
@@ -99,6 +103,7 @@ public struct MatmulVariant: Sendable {
 
     /// Runs the variant with its output columns split across every worker of `pool` (the engine's way).
     public func split(_ a: MatmulArgs, pool: WorkerPool) {
+        if let ownThreads { ownThreads(a, pool.count); return }
         pool.parallelFor(a.OC, align: columnAlignment, minPerWorker: max(columnAlignment, 32)) { cols in
             kernel(a, cols)
         }
