@@ -63,7 +63,8 @@ extension Workbench {
 
         func run() throws {
             let plan = try makePlan()
-            let machine = Bench.Machine.current(log: note)
+            // The machine facts (measured on first use, then cached) only once every input has been checked.
+            let machine = { Bench.Machine.current(log: note) }
             switch plan {
             case .matmul(let a, let b, let shape):
                 try compareMatmul(a, b, shape: shape, machine: machine)
@@ -291,7 +292,8 @@ extension Workbench {
 
         // MARK: matmul
 
-        func compareMatmul(_ va: MatmulVariant, _ vb: MatmulVariant, shape m: MatmulShape, machine: MachineInfo) throws {
+        func compareMatmul(_ va: MatmulVariant, _ vb: MatmulVariant, shape m: MatmulShape, machine facts: () -> MachineInfo) throws {
+            let machine = facts()
             let K = threads ?? 1
             var rng = SplitMix64(seed: seed)
             let inp = randomFloats(m.T * m.C, &rng)
@@ -363,7 +365,8 @@ extension Workbench {
 
         // MARK: attention
 
-        func compareAttention(_ va: AttentionVariant, _ vb: AttentionVariant, shape s: AttentionShape, machine: MachineInfo) throws {
+        func compareAttention(_ va: AttentionVariant, _ vb: AttentionVariant, shape s: AttentionShape, machine facts: () -> MachineInfo) throws {
+            let machine = facts()
             let K = threads ?? 1
             let positions = s.pos0 + s.T
             var rng = SplitMix64(seed: seed)
@@ -413,13 +416,14 @@ extension Workbench {
 
         // MARK: engines
 
-        func compareEngines(_ ea: EngineSpec, _ eb: EngineSpec, machine: MachineInfo) throws {
+        func compareEngines(_ ea: EngineSpec, _ eb: EngineSpec, machine facts: () -> MachineInfo) throws {
             let ckpt = try model.load()
             let words = (prompt ?? "31373 612").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
             let tokens = try parseTokens(words, vocabulary: ckpt.config.V)
             let total = n ?? 10
             let gpt = GPT2Model(checkpoint: ckpt, options: ea.options)
             try gpt.validate(prompt: tokens, n: total)
+            let machine = facts()
             // Correctness: both configurations must generate the same tokens (these runs also warm up).
             let tokA = try gpt.generate(prompt: tokens, n: total)
             gpt.configure(eb.options)

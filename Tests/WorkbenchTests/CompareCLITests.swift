@@ -132,10 +132,10 @@ final class CompareCLITests: XCTestCase {
             (["matmul:naive", "matmul:naive", "--nh", "4"], ["attention options"]),
             (["attention:naive", "attention:naive", "--shape", "qkv"], ["--shape is a matmul option"]),
             (["attention:naive", "attention:naive", "--c", "10", "--nh", "3"], ["not divisible"]),
-            (["attention:naive", "attention:naive", "--pos0", "-1"], ["pos0"]),
+            (["attention:naive", "attention:naive", "--pos0=-1"], ["pos0"]),
             (["matmul:naive", "matmul:naive", "--threads", "0"], ["--threads must be in 1...256"]),
             (["matmul:naive", "matmul:naive", "--runs", "0"], ["--runs must be"]),
-            (["matmul:naive", "matmul:naive", "--budget", "-1"], ["--budget must be"]),
+            (["matmul:naive", "matmul:naive", "--budget=-1"], ["--budget must be"]),
             (["matmul:naive", "matmul:naive", "--n", "5"], ["apply to --engine"]),
             (["--engine", "matmul=naive"], ["exactly twice"]),
             (["--engine", "", "--engine", "", "--engine", ""], ["exactly twice"]),
@@ -146,13 +146,25 @@ final class CompareCLITests: XCTestCase {
             (["--engine", "", "--engine", "threads=0"], ["threads must be"]),
             (["--engine", "", "--engine", "", "--model", m, "--prompt", "1 x"], ["token 'x' is not an integer"]),
             (["--engine", "", "--engine", "", "--model", m, "--prompt", "1 999"], ["out of range"]),
-            (["--engine", "", "--engine", "", "--model", m, "--n", "1000"], ["exceeds"]),
+            (["--engine", "", "--engine", "", "--model", m, "--prompt", "1 2", "--n", "1000"], ["exceeds"]),
             (["--engine", "", "--engine", "", "--model", Fixtures.shared.path("missing.bin")], ["missing.bin"]),
-            (["matmul:naive", "matmul:naive", "--runs", "many"], ["runs"]),
         ]
         for (args, mentions) in cases {
             let r = try Subprocess.workbench(["compare"] + args)
             assertBadInput(r, mentions: mentions)
+        }
+    }
+
+    /// Errors ArgumentParser itself finds: `workbench: <message>` first, then its usage lines, status 2.
+    func testUsageErrors() throws {
+        for (args, mention) in [(["matmul:naive", "matmul:naive", "--runs", "many"], "'many'"),
+                                (["matmul:naive", "matmul:naive", "--frobnicate"], "--frobnicate"),
+                                (["matmul:naive", "matmul:naive", "--threads"], "--threads")] {
+            let r = try Subprocess.workbench(["compare"] + args)
+            XCTAssertEqual(r.status, 2, r.summary)
+            XCTAssertEqual(r.stdout, "", r.summary)
+            XCTAssertTrue(r.stderrLines.first?.hasPrefix("workbench: ") == true, r.summary)
+            XCTAssertTrue(r.stderrLines.first?.contains(mention) == true, r.summary)
         }
     }
 }

@@ -59,7 +59,10 @@ final class MachineCLITests: XCTestCase {
         XCTAssertNotEqual(try JSONDecoder().decode(Info.self, from: Data(other.stdout.utf8)).fmaPeakGFLOPS, 12345.5)
     }
 
-    func testBadArgument() throws {
-        assertBadInput(try Subprocess.workbench(["machine", "--frobnicate"]), mentions: ["--frobnicate"])
+    func testBadArgumentIsAUsageError() throws {
+        let r = try Subprocess.workbench(["machine", "--frobnicate"])
+        XCTAssertEqual(r.status, 2, r.summary)
+        XCTAssertEqual(r.stdout, "", r.summary)
+        XCTAssertTrue(r.stderrLines.first?.hasPrefix("workbench: ") == true && r.stderr.contains("--frobnicate"), r.summary)
     }
 }
