@@ -24,7 +24,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     public var fingerprint: String
     /// ISO 8601 time of the measurement.
     public var measuredAt: String
-    /// "release" or "debug": a debug build's measurements are rough and never cached.
+    /// "release" (optimised) or "debug" (-Onone): a debug build's measurements are rough and never cached.
     public var build: String
     public var cpuModel: String
     public var architecture: String
@@ -48,6 +48,11 @@ public struct MachineInfo: Codable, Equatable, Sendable {
 
     public var usableCores: Int { max(1, usableCPUs.count) }
 
+    /// Whether these facts may be cached: measured by optimised code compiled for this CPU.
+    public var cacheable: Bool {
+        build == "release" && !warnings.contains { $0.kind == .machine && $0.message.contains("-target-cpu native") }
+    }
+
     /// The FMA peak of `threads` threads (one core each, at most the usable cores), GFLOP/s.
     public func peakGFLOPS(threads: Int) -> Double {
         fmaPeakGFLOPS * Double(min(max(1, threads), usableCores))
@@ -64,14 +69,11 @@ public struct MachineInfo: Codable, Equatable, Sendable {
 
 /// Reading the machine: static facts, measurement, and the JSON cache.
 public enum Machine {
-    /// Whether this module was compiled without optimisation (its measurement loops are then far too slow).
-    public static var isDebugBuild: Bool {
-        #if DEBUG
-        return true
-        #else
-        return false
-        #endif
-    }
+    /// Whether this module was compiled without optimisation (-Onone): its measurement loops are then far
+    /// too slow to say anything about the machine.
+    public static var isUnoptimizedBuild: Bool { _isDebugAssertConfiguration() }
+    /// The same as `isUnoptimizedBuild` (what "debug" means for timing).
+    public static var isDebugBuild: Bool { isUnoptimizedBuild }
 
     /// The cache file: $WORKBENCH_CACHE, else $XDG_CACHE_HOME/workbench, else ~/.cache/workbench, + /machine.json.
     public static var cachePath: String {
@@ -83,14 +85,15 @@ public enum Machine {
         return dir + "/machine.json"
     }
 
-    /// The cached facts if they belong to this machine, else fresh measurements (saved when they come
-    /// from a release build). `log` hears about measuring and about a cache that cannot be written.
+    /// The cached facts if they belong to this machine, else fresh measurements (saved unless they come from
+    /// an unoptimised build or from loops not compiled for this CPU). `log` hears about measuring and about
+    /// a cache that cannot be written.
     public static func current(refresh: Bool = false, path: String = Machine.cachePath,
                                log: (String) -> Void = { _ in }) -> MachineInfo {
         if !refresh, let cached = load(path: path) { return cached }
         log("measuring the machine's FMA peak and memory bandwidth (under a second; cached afterwards)...")
         let info = measure()
-        if info.build == "release" {
+        if info.cacheable {
             do { try save(info, path: path) } catch { log("cannot cache machine facts at \(path): \(error.localizedDescription)") }
         }
         return info
@@ -124,7 +127,7 @@ public enum Machine {
 
     /// Static facts plus the two measured limits. A debug build measures less (and says so).
     public static func measure() -> MachineInfo {
-        let debug = isDebugBuild
+        let debug = isUnoptimizedBuild
         let usable = usableCPUs()
         let nth = max(1, usable.count)
         let bytes = debug ? 32 << 20 : 256 << 20
@@ -137,7 +140,7 @@ public enum Machine {
         if debug {
             warnings.append(BenchWarning(.machine, "measured by a debug build: the FMA peak and bandwidth are far below the machine's (not cached)"))
         } else if fma < 8 && flags.contains("fma") {
-            warnings.append(BenchWarning(.machine, String(format: "FMA peak %.1f GFLOP/s is implausibly low for a CPU with FMA: was the Bench target compiled with -target-cpu native?", fma)))
+            warnings.append(BenchWarning(.machine, String(format: "FMA peak %.1f GFLOP/s is implausibly low for a CPU with FMA: the Bench target was not compiled with -target-cpu native (not cached)", fma)))
         }
         if let load, load > 0.5 * Double(logicalCores()) {
             warnings.append(BenchWarning(.machine, String(format: "the machine was busy while measuring (load average %.1f on %d CPUs): the limits may be underestimated; run `workbench machine --refresh` when it is idle", load, logicalCores())))

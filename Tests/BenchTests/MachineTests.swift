@@ -72,6 +72,18 @@ final class MachineTests: XCTestCase {
         XCTAssertEqual(m.balance(threads: 1), 5)
     }
 
+    func testOnlyOptimisedNativeMeasurementsAreCacheable() {
+        var m = sample()
+        XCTAssertTrue(m.cacheable)
+        m.build = "debug"
+        XCTAssertFalse(m.cacheable)
+        m = sample()
+        m.warnings = [BenchWarning(.machine, "the machine was busy while measuring")]
+        XCTAssertTrue(m.cacheable, "a busy machine still gives the best numbers it can")
+        m.warnings = [BenchWarning(.machine, "FMA peak 0.9 GFLOP/s is implausibly low ...: not compiled with -target-cpu native")]
+        XCTAssertFalse(m.cacheable)
+    }
+
     func testCacheRoundTripAndRejections() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-cache-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
