@@ -91,10 +91,12 @@ public enum Machine {
     public static func current(refresh: Bool = false, path: String = Machine.cachePath,
                                log: (String) -> Void = { _ in }) -> MachineInfo {
         if !refresh, let cached = load(path: path) { return cached }
-        log("measuring the machine's FMA peak and memory bandwidth (under a second; cached afterwards)...")
+        log("measuring the machine's FMA peak and memory bandwidth (under a second)...")
         let info = measure()
         if info.cacheable {
             do { try save(info, path: path) } catch { log("cannot cache machine facts at \(path): \(error.localizedDescription)") }
+        } else {
+            log("not caching these machine facts: \(info.build == "release" ? "the FMA loop was not compiled for this CPU" : "measured by an unoptimised build")")
         }
         return info
     }
