@@ -468,7 +468,7 @@ extension Workbench {
             var printed = false
             let samples = Runner(options: options).run(benchmarks) { p in
                 let t = Date().timeIntervalSince(start)
-                guard t > 1, t - lastPrint >= (tty ? 0.25 : 10) else { return }
+                guard t > 1, t - lastPrint >= (tty ? 0.25 : 5) else { return }
                 lastPrint = t
                 let target = p.phase == .warmup ? "" : String(format: " of >= %d runs and >= %.0f s", p.options.minimumRuns, p.options.budgetSeconds)
                 let line = String(format: "compare: %@ round %d%@, %.1f s", p.phase.rawValue, p.rounds, target, t)
