@@ -178,18 +178,65 @@ static void collect(void *ctx, const char *name, uint64_t value, uint64_t size, 
     c->slen += len;
 }
 
+static const char *g_sort_strings;  // the string arena during qsort (qsort has no context argument)
+
+static int leading_underscores(const char *s) { int n = 0; while (s[n] == '_') n++; return n; }
+
+/// Address order; among aliases at one address the one perf would show first (so both backends name a
+/// function the same way): sized, then global over weak over local, then fewer leading underscores, then
+/// the longer name.
 static int by_addr_then_rank(const void *a, const void *b) {
     const sym_t *x = a, *y = b;
     if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
-    return (int)y->rank - (int)x->rank;  // best alias first
+    if (x->rank / 2 != y->rank / 2) return (int)(y->rank / 2) - (int)(x->rank / 2);
+    const char *nx = g_sort_strings + x->name, *ny = g_sort_strings + y->name;
+    int ux = leading_underscores(nx), uy = leading_underscores(ny);
+    if (ux != uy) return ux - uy;
+    size_t lx = strlen(nx), ly = strlen(ny);
+    if (lx != ly) return lx > ly ? -1 : 1;
+    return strcmp(nx, ny);
+}
+
+/// Whether `e` has a .symtab (full symbols) rather than only .dynsym (exported ones).
+static int has_symtab(Elf *e) {
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(e, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB) return 1;
+    }
+    return 0;
+}
+
+/// The separate debug file of `e` by GNU build id (/usr/lib/debug/.build-id/ab/cdef....debug), if present:
+/// stripped system libraries (libc) keep their full .symtab there when the -dbg package is installed.
+static int debug_file_path(Elf *e, char *out, size_t outlen) {
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(e, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE) continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data) continue;
+        size_t off = 0, name_off, desc_off;
+        GElf_Nhdr nh;
+        while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+            if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 || memcmp((char *)data->d_buf + name_off, "GNU", 4) != 0) continue;
+            const unsigned char *id = (const unsigned char *)data->d_buf + desc_off;
+            if (nh.n_descsz < 2 || nh.n_descsz > 64) return 0;
+            char hex[130];
+            for (size_t i = 0; i < nh.n_descsz; i++) snprintf(hex + 2 * i, 3, "%02x", id[i]);
+            snprintf(out, outlen, "/usr/lib/debug/.build-id/%c%c/%s.debug", hex[0], hex[1], hex + 2);
+            return access(out, R_OK) == 0;
+        }
+    }
+    return 0;
 }
 
 static void load_module(module_t *m) {
     if (m->loaded) return;
     m->loaded = 1;
     if (elf_version(EV_CURRENT) == EV_NONE) return;
-    int fd = -1;
-    Elf *e = NULL;
+    int fd = -1, dfd = -1;
+    Elf *e = NULL, *d = NULL;
     if (m->vdso) {
         e = elf_memory((char *)(uintptr_t)m->lo, (size_t)(m->hi - m->lo));
     } else {
@@ -200,8 +247,19 @@ static void load_module(module_t *m) {
     if (e) {
         collect_t c = {0};
         each_function_symbol(e, &c, collect);
+        char dpath[PATH_MAX];
+        if (!has_symtab(e) && debug_file_path(e, dpath, sizeof dpath)) {
+            // Same link-time addresses: the debug file's .symtab adds the internal functions.
+            dfd = open(dpath, O_RDONLY | O_CLOEXEC);
+            if (dfd >= 0 && (d = elf_begin(dfd, ELF_C_READ_MMAP, NULL)) != NULL) {
+                each_function_symbol(d, &c, collect);
+                elf_end(d);
+            }
+            if (dfd >= 0) close(dfd);
+        }
         elf_end(e);
         if (!c.failed && c.n > 0) {
+            g_sort_strings = c.strings;
             qsort(c.syms, c.n, sizeof *c.syms, by_addr_then_rank);
             size_t k = 0;  // keep the best alias at each address
             for (size_t i = 0; i < c.n; i++)

@@ -54,18 +54,16 @@ public enum Demangler {
     public static func simplify(_ demangled: String) -> String {
         var s = demangled
         // "generic specialization <Swift.Float> of f" / "function signature specialization <Arg[0] = Dead> of f"
-        for kind in ["generic specialization ", "function signature specialization ", "generic partial specialization "] {
-            while let r = s.range(of: kind) {
-                guard let end = skipBalanced(Array(s[r.upperBound...]), from: 0, open: "<", close: ">"),
-                      s[r.upperBound...].hasPrefix("<") else { break }
-                let after = s.index(r.upperBound, offsetBy: end)
-                var rest = s[after...]
-                if rest.hasPrefix(" of ") { rest = rest.dropFirst(4) }
-                s = String(s[..<r.lowerBound]) + "specialized " + rest
+        // (The demangler's own text for these is not always balanced: cut at the first "> of ".)
+        for kind in ["generic specialization <", "function signature specialization <", "generic partial specialization <"] {
+            while let r = s.range(of: kind), let of = s.range(of: "> of ", range: r.upperBound..<s.endIndex) {
+                s = String(s[..<r.lowerBound]) + "specialized " + s[of.upperBound...]
             }
         }
         while s.contains("specialized specialized ") { s = s.replacingOccurrences(of: "specialized specialized ", with: "specialized ") }
         if let r = s.range(of: " with unmangled suffix ") { s = String(s[..<r.lowerBound]) }
+        // "reabstraction thunk helper from <type> to <type>": the types say nothing useful in a profile.
+        if let r = s.range(of: "reabstraction thunk helper from ") { s = String(s[..<r.lowerBound]) + "reabstraction thunk" }
         guard let out = Simplifier(s).run() else { return dropSwiftQualifiers(s) }
         return dropSwiftQualifiers(out)
     }
@@ -213,6 +211,10 @@ private struct Simplifier {
                     out += innerText[..<r.lowerBound]
                     i = j; continue
                 }
+                // "(extension in Swift):Swift.Sequence.f()": which module extends the type; dropped.
+                if innerText.hasPrefix("extension in "), j < c.count, c[j] == ":" {
+                    i = j + 1; continue
+                }
                 if let last = out.last, isIdent(last) || last == "`" {
                     // A declaration's parameter list: keep the labels, drop effects and the return type.
                     out += "(" + labels(inner) + ")"
@@ -220,6 +222,19 @@ private struct Simplifier {
                 }
                 // A type in name position (closure signature, thunk types): dropped with its return type.
                 i = skipEffectsAndReturn(j); continue
+            }
+            if ch == "@" {
+                // A type attribute (`tiledKernel@Sendable (A) -> ()`, `closure #1 @Sendable (A) -> () in`):
+                // the start of a type, dropped with it. Other `@` words (`@objc closure`) stay.
+                var j = i
+                while j < c.count && c[j] != " " && c[j] != "(" { j += 1 }
+                let word = String(c[i..<j])
+                if Simplifier.typeKeywords.contains(word) || word.hasPrefix("@convention") {
+                    if let k = skipType(i) {
+                        while out.last == " " { out.removeLast() }
+                        i = k; continue
+                    }
+                }
             }
             if hasPrefix(" : ", at: i) {
                 // `x.getter : T`, `static Foo.bar : T`: drop the type.

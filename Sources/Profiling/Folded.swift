@@ -44,9 +44,9 @@ public enum Folded {
     public static func parse(_ text: String, source: String) throws -> StackProfile {
         var p = StackProfile()
         var lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // ("\r\n" is one Character in Swift: split on both.)
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNo += 1
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             guard let space = line.lastIndex(of: " ") else {
                 throw ProfilingError("\(source): line \(lineNo) is not a folded stack ('frame;frame;... count'): \(preview(line))")

@@ -8,6 +8,7 @@
 //     	          51c2a0 $s7Kernels18matmulForwardNaive...F (/work/main/.build/release/workbench)
 //     	          4f5b3e [unknown] (/work/main/.build/release/workbench)
 //     <blank line>
+import CSampler
 import Foundation
 
 /// One sample of `perf script`: who, and its frames innermost first.
@@ -27,13 +28,30 @@ public struct PerfSample: Equatable, Sendable {
 
     /// The stack as report frames, root first: Swift names demangled, kernel frames marked, unknown frames
     /// named with their object.
+    /// perf ends a call chain with address 0xffffffffffffffff where unwinding stopped: after a thread's entry
+    /// function that is the normal end (the frame is dropped); anywhere else the stack is incomplete and its
+    /// root is shown as "[unknown]".
     public var stack: Stack {
-        frames.reversed().map { f in
-            if f.dso.hasPrefix("[kernel") { return f.symbol == "[unknown]" ? "[unknown] [kernel]" : FrameName.kernel(f.symbol) }
-            if f.symbol == "[unknown]" || f.symbol.isEmpty { return FrameName.unknown(module: f.dso) }
-            return FrameName.function(f.symbol)
+        var fs = frames
+        var incomplete = false
+        if let last = fs.last, last.address == UInt64.max {
+            fs.removeLast()
+            let entries = ["_start", "__libc_start_main", "__libc_start_call_main", "clone", "clone3", "start_thread"]
+            if let root = fs.last, !entries.contains(FrameName.unversioned(root.symbol)) { incomplete = true }
         }
+        var stack: Stack = incomplete ? ["[unknown]"] : []
+        for f in fs.reversed() {
+            if f.dso.hasPrefix("[kernel") {
+                stack.append(f.symbol == "[unknown]" ? "[unknown] [kernel]" : FrameName.kernel(f.symbol))
+            } else if f.symbol == "[unknown]" || f.symbol.isEmpty {
+                stack.append(FrameName.unknown(module: f.dso))
+            } else {
+                stack.append(FrameName.function(f.symbol))
+            }
+        }
+        return stack
     }
+
 }
 
 /// How perf records call stacks.
@@ -55,9 +73,8 @@ public enum PerfScript {
         var samples: [PerfSample] = []
         var current: PerfSample?
         var lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNo += 1
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
                 if let c = current { samples.append(c); current = nil }
                 continue
@@ -170,6 +187,13 @@ public struct Perf: Sendable {
         return Perf(path: path, version: out.replacingOccurrences(of: "perf version ", with: ""))
     }
 
+    /// Makes `bytes` of the calling thread's stack present (one write per page below the caller's frame).
+    /// perf copies each sample's user stack in interrupt context, where pages cannot be faulted in: the copy
+    /// stops at the first page never touched and DWARF unwinding loses every caller above it. A thread with a
+    /// shallow stack calling a kernel with a big frame (kilobytes reserved, few written) hits exactly that.
+    /// Call it on every thread of a workload before perf starts recording.
+    public static func prefaultStack(bytes: Int) { ws_touch_stack(max(0, bytes)) }
+
     /// /proc/sys/kernel/perf_event_paranoid, if readable.
     public static func paranoidLevel() -> Int? {
         guard let s = try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8) else { return nil }
@@ -180,6 +204,7 @@ public struct Perf: Sendable {
     public struct Control: Sendable {
         public let controlFIFO: String
         public let ackFIFO: String
+        public init(controlFIFO: String, ackFIFO: String) { self.controlFIFO = controlFIFO; self.ackFIFO = ackFIFO }
     }
 
     /// `perf record -e cpu-clock -c <period> --call-graph ... -o output [--control ... -D -1] -- command`.

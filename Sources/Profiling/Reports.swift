@@ -54,12 +54,14 @@ public struct OpShareRow: Codable, Sendable, Equatable {
     public var timerMs: Double?
     /// The timer's share of the measured total (e.g. forward-pass wall time), in percent.
     public var timerPercent: Double?
-    public var samples: Int
+    /// Samples tagged with the op (nil when the backend cannot tag samples, e.g. perf).
+    public var samples: Int?
     /// The op's share of the tagged samples, in percent.
-    public var sampledPercent: Double
+    public var sampledPercent: Double?
     /// Binomial standard error of sampledPercent, in percentage points.
-    public var sampledStdErr: Double
-    public init(key: String, name: String, timerMs: Double?, timerPercent: Double?, samples: Int, sampledPercent: Double, sampledStdErr: Double) {
+    public var sampledStdErr: Double?
+    public init(key: String, name: String, timerMs: Double?, timerPercent: Double?, samples: Int? = nil,
+                sampledPercent: Double? = nil, sampledStdErr: Double? = nil) {
         self.key = key; self.name = name; self.timerMs = timerMs; self.timerPercent = timerPercent
         self.samples = samples; self.sampledPercent = sampledPercent; self.sampledStdErr = sampledStdErr
     }
@@ -165,17 +167,28 @@ public enum Reports {
     // MARK: op view
 
     /// The op view table: timer ms and share, sampled count, share and its standard error, and the difference.
-    public static func opTable(_ rows: [OpShareRow], taggedSamples: Int, untaggedSamples: Int, timerTotalLabel: String) -> String {
+    /// `taggedSamples` nil: the samples carry no op (only the timers are shown).
+    public static func opTable(_ rows: [OpShareRow], taggedSamples: Int?, untaggedSamples: Int, timerTotalLabel: String) -> String {
         var out = "op               timer ms  timer%   samples  sampled%   ±se   sampled-timer\n"
         for r in rows {
             let tm = r.timerMs.map { String(format: "%9.1f", $0) } ?? "        -"
             let tp = r.timerPercent.map { String(format: "%6.1f%%", $0) } ?? "      -"
-            let d = r.timerPercent.map { String(format: "%+7.1f pts", r.sampledPercent - $0) } ?? ""
-            out += pad(r.name, 15) + " " + tm + " " + tp + String(format: "  %8d   %6.1f%%  %4.1f   ", r.samples, r.sampledPercent, r.sampledStdErr) + d + "\n"
+            var line = pad(r.name, 15) + " " + tm + " " + tp
+            if let n = r.samples, let sp = r.sampledPercent {
+                line += String(format: "  %8d   %6.1f%%  %4.1f   ", n, sp, r.sampledStdErr ?? 0)
+                if let t = r.timerPercent { line += String(format: "%+7.1f pts", sp - t) }
+            } else {
+                line += "         -         -     -"
+            }
+            out += line + "\n"
         }
-        let total = taggedSamples + untaggedSamples
-        out += String(format: "(timer%% = share of %@; sampled%% = share of the %d samples taken inside forward passes on any thread; %d samples (%.1f%%) were outside them)\n",
-                      timerTotalLabel, taggedSamples, untaggedSamples, total > 0 ? 100 * Double(untaggedSamples) / Double(total) : 0)
+        if let tagged = taggedSamples {
+            let total = tagged + untaggedSamples
+            out += String(format: "(timer%% = share of %@; sampled%% = share of the %d samples taken inside forward passes on any thread; %d samples (%.1f%%) were outside them)\n",
+                          timerTotalLabel, tagged, untaggedSamples, total > 0 ? 100 * Double(untaggedSamples) / Double(total) : 0)
+        } else {
+            out += "(timer% = share of \(timerTotalLabel); these samples carry no op tag: the signal backend puts sampled shares next to the timers)\n"
+        }
         return out
     }
 
@@ -219,5 +232,6 @@ public enum Reports {
         return out
     }
 
-    static func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+    /// `s` padded with spaces to `w` characters.
+    public static func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
 }

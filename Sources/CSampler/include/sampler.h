@@ -127,3 +127,16 @@ long ws_elf_function_symbols(const char *path, void *ctx,
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Writes one byte per page of the `bytes` of stack below the caller's frame, so those pages are present.
+/// perf copies each sample's user stack from interrupt context, where it cannot fault pages in: a copy stops
+/// at the first page never touched, and DWARF unwinding then loses every caller above it. Threads with
+/// shallow stacks and big frames (SIMD kernels reserving kilobytes they never write) hit this; calling this
+/// once on each thread before recording avoids it.
+void ws_touch_stack(size_t bytes);
+#ifdef __cplusplus
+}
+#endif
