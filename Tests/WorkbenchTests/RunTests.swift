@@ -192,6 +192,8 @@ final class RunTests: XCTestCase {
         assertBadInput(try Subprocess.workbench(["run", "--model", m, "--threads=-1", "1"]), mentions: ["--threads"])
         assertBadInput(try Subprocess.workbench(["run", "--model", m, "--threads", "100000", "1"]), mentions: ["--threads"])
         assertBadInput(try Subprocess.workbench(["run", "--model", m, "--threads", "two", "1"]), mentions: ["two", "--threads"])
+        assertBadInput(try Subprocess.workbench(["run", "--model", m, "--threads", "-1", "1"]), mentions: ["--threads"])
+        assertBadInput(try Subprocess.workbench(["run", "--model", m, "--threads"]), mentions: ["--threads"])
     }
 
     /// Contradictory flags and unwritable outputs are bad input too.

@@ -238,13 +238,13 @@ final class Fixtures: @unchecked Sendable {
 /// reach ~20 and its attention and next-token distributions are peaked, so sampling and argmax decisions
 /// are sharp and a mistake in any op changes tokens. Deterministic (own generator: SplitMix64 + Box-Muller),
 /// written here so it is independent of the engine's synthesizer.
-func writeSharpCheckpoint(_ s: ModelSpec, to path: String, seed: UInt64 = 2024) throws {
+func writeSharpCheckpoint(_ s: ModelSpec, to path: String) throws {
     precondition(s.version == 3)
     var header = [Int32](repeating: 0, count: 256)
     header[0] = 20240326; header[1] = 3
     header[2] = Int32(s.maxT); header[3] = Int32(s.V); header[4] = Int32(s.L); header[5] = Int32(s.NH)
     header[6] = Int32(s.C); header[7] = Int32(s.Vp)
-    var state = seed
+    var state = s.seed
     func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
