@@ -106,4 +106,15 @@ extension GateMeasurement {
     public static func pairedRatios(_ samples: [Double], to reference: [Double]) -> [Double] {
         zip(samples, reference).compactMap { s, r in r > 0 ? s / r : nil }
     }
+
+    /// Round-by-round geometric means of several series (value i is the geometric mean of every series'
+    /// value i; as many values as the shortest series). For summary metrics: a variant's ratios over all
+    /// shapes, one value per round. Non-positive values give nan (and so fail as not finite).
+    public static func roundwiseGeometricMean(_ series: [[Double]]) -> [Double] {
+        guard let n = series.map(\.count).min(), !series.isEmpty else { return [] }
+        return (0..<n).map { i in
+            let logs = series.map { $0[i] > 0 ? Foundation.log($0[i]) : Double.nan }
+            return Foundation.exp(logs.reduce(0, +) / Double(series.count))
+        }
+    }
 }
