@@ -41,7 +41,7 @@ let package = Package(
         // Samples -> symbolized stacks -> folded stacks -> reports.
         .target(name: "Profiling", dependencies: ["CSampler"]),
         // Runner, statistics, machine facts, baselines and gate verdicts. Knows nothing about GPT-2.
-        .target(name: "Bench"),
+        .target(name: "Bench", swiftSettings: engineFlags),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",

@@ -25,6 +25,10 @@ struct EngineFlags: ParsableArguments {
     var threads: Int?
     @Flag(help: "Pin worker threads to CPUs.")
     var pin = false
+    @Option(help: "'auto': the per-site choice of `workbench tune` (overrides --matmul/--attention).")
+    var kernels: String?
+    @Option(help: "The tuning file --kernels auto reads.")
+    var tuneFile: String = TuningFile.defaultPath
 
     func options(timers: Bool = true) throws -> EngineOptions {
         guard let m = MatmulVariants.named(matmul) else {
@@ -35,7 +39,17 @@ struct EngineFlags: ParsableArguments {
         }
         let t = threads ?? EngineDefaults.threads
         guard t >= 1 && t <= 256 else { throw WorkbenchError("--threads must be in 1...256, got \(t)") }
-        return EngineOptions(matmul: m, attention: a, threads: t, pin: pin, timers: timers)
+        var o = EngineOptions(matmul: m, attention: a, threads: t, pin: pin, timers: timers)
+        switch kernels {
+        case nil: break
+        case "auto":
+            let tuned = try TuningFile.load(tuneFile)
+            for (site, name) in tuned.matmul { o.matmul[MatmulSite(rawValue: site)!] = MatmulVariants.named(name)! }
+            if let name = tuned.attention { o.attention = AttentionVariants.named(name)! }
+        case let other?:
+            throw WorkbenchError("unknown --kernels value '\(other)' (known: auto)")
+        }
+        return o
     }
 }
 
