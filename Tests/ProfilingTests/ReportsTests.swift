@@ -33,10 +33,10 @@ final class ReportsTests: XCTestCase {
             t + " " + s + "  " + String(repeating: "█", count: cells) + String(repeating: " ", count: 10 - cells) + "  "
                 + String(repeating: " ", count: depth) + name
         }
-        XCTAssertEqual(lines[1], row(" 100.0%", "  0.0%", 10, 0, "main"))
-        XCTAssertEqual(lines[2], row("  60.0%", " 10.0%", 6, 1, "a"))
-        XCTAssertEqual(lines[3], row("  50.0%", " 50.0%", 5, 2, "leafA"))
-        XCTAssertEqual(lines[4], row("  40.0%", "  0.0%", 4, 1, "b"))
+        XCTAssertEqual(lines[1], row(" 100.0%", "   0.0%", 10, 0, "main"))
+        XCTAssertEqual(lines[2], row("  60.0%", "  10.0%", 6, 1, "a"))
+        XCTAssertEqual(lines[3], row("  50.0%", "  50.0%", 5, 2, "leafA"))
+        XCTAssertEqual(lines[4], row("  40.0%", "   0.0%", 4, 1, "b"))
         // leafA and leafB under b are 20% each: below 25%, pruned and counted.
         XCTAssertEqual(lines.last, "(2 subtrees below 25.0% not shown)")
         XCTAssertEqual(Reports.tree(StackProfile()), "(no samples)\n")
