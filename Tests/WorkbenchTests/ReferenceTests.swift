@@ -32,28 +32,46 @@ final class ReferenceTests: XCTestCase {
          ([s.V - 1, 0, s.V / 2], 12)]
     }
 
-    /// The reference's tokens and first-forward logits.
+    /// The tokens and first-forward logits of one run.
     struct Outcome { let tokens: [String]; let logits: [Float] }
 
+    /// One way of running the engine.
+    struct EngineConfig: CustomStringConvertible {
+        var threads: Int
+        var kvCache: Bool
+        var extra: [String] = []
+        var description: String { "threads \(threads), kv-cache \(kvCache)" + (extra.isEmpty ? "" : ", " + extra.joined(separator: " ")) }
+        /// 1 and 2 threads, KV cache on and off.
+        static let matrix = [EngineConfig(threads: 1, kvCache: true), EngineConfig(threads: 2, kvCache: true),
+                             EngineConfig(threads: 1, kvCache: false), EngineConfig(threads: 2, kvCache: false)]
+    }
+
+    /// Runs the reference (throws with its output if it fails; no XCTest calls, so it may run on any thread).
     private func reference(_ model: String, _ prompt: [Int], n: Int, sampler: String,
                            extra: [String] = []) throws -> Outcome {
         let lp = Fixtures.shared.path("ref.f32")
         defer { try? FileManager.default.removeItem(atPath: lp) }
         let r = try Subprocess.reference(["--model", model, "--n", "\(n)", "--sampler", sampler, "--logits-out", lp]
                                          + extra + prompt.map(String.init))
-        guard r.status == 0, !r.timedOut else { XCTFail("reference failed: \(r.summary)"); throw TestFailure("reference failed") }
+        guard r.status == 0, !r.timedOut else { throw TestFailure("reference failed: \(r.summary)") }
         return Outcome(tokens: r.stdoutLines, logits: try readFloats(lp))
     }
 
-    private func engine(_ model: String, _ prompt: [Int], n: Int, sampler: String, threads: Int, kvCache: Bool,
-                        extra: [String] = []) throws -> Outcome {
+    /// Runs `workbench run` (throws with its output if it fails; no XCTest calls).
+    private func engine(_ model: String, _ prompt: [Int], n: Int, sampler: String, _ c: EngineConfig) throws -> Outcome {
         let lp = Fixtures.shared.path("engine.f32")
         defer { try? FileManager.default.removeItem(atPath: lp) }
         let r = try Subprocess.workbench(["run", "--model", model, "--n", "\(n)", "--sampler", sampler,
-                                          "--threads", "\(threads)", kvCache ? "--kv-cache" : "--no-kv-cache",
-                                          "--no-timers", "--logits-out", lp] + extra + ["--"] + prompt.map(String.init))
-        guard r.status == 0, !r.timedOut else { XCTFail("workbench run failed: \(r.summary)"); throw TestFailure("run failed") }
+                                          "--threads", "\(c.threads)", c.kvCache ? "--kv-cache" : "--no-kv-cache",
+                                          "--no-timers", "--logits-out", lp] + c.extra + ["--"] + prompt.map(String.init))
+        guard r.status == 0, !r.timedOut else { throw TestFailure("workbench run failed: \(r.summary)") }
         return Outcome(tokens: r.stdoutLines, logits: try readFloats(lp))
+    }
+
+    /// Fails the test early, on the test's thread, if the binary or python3/numpy is missing.
+    override func setUpWithError() throws {
+        _ = try Subprocess.workbench(["--help"])
+        _ = try Subprocess.reference(["--help"])
     }
 
     /// The largest logit error seen per model, printed when the class finishes (for Notes/correctness.md).
@@ -67,16 +85,47 @@ final class ReferenceTests: XCTestCase {
     }
 
     /// Compares one engine outcome with the reference's.
-    private func check(_ e: Outcome, against ref: Outcome, T: Int, V: Int, _ what: String,
+    private func check(_ e: Outcome, against ref: Outcome, T: Int, V: Int, model: String, _ what: String,
                        file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(ref.logits.count, T * V, "reference logits are [T, V]: \(what)", file: file, line: line)
         XCTAssertEqual(e.logits.count, T * V, "engine logits are [T, V]: \(what)", file: file, line: line)
         let err = maxAbsDifference(e.logits, ref.logits)
-        let model = String(what.split(separator: ",").first(where: { $0.contains("L=") }) ?? "?").trimmingCharacters(in: .whitespaces)
         let old = Self.worst[model] ?? (0, 0)
         Self.worst[model] = (max(old.error, err), max(old.scale, ref.logits.map(abs).max() ?? 0))
         XCTAssertLessThanOrEqual(err, Self.logitTolerance, "max |logit error| \(err): \(what)", file: file, line: line)
         XCTAssertEqual(e.tokens, ref.tokens, "tokens differ: \(what)", file: file, line: line)
+    }
+
+    /// Runs the reference and the engine in every configuration of `configs` on one request, two processes
+    /// at a time (the processes are independent; results are checked afterwards on the test's thread).
+    /// Returns the reference's outcome.
+    @discardableResult
+    private func compare(_ model: String, _ s: ModelSpec, label: String, _ prompt: [Int], n: Int, sampler: String,
+                         configs: [EngineConfig], file: StaticString = #filePath, line: UInt = #line) -> Outcome? {
+        final class Results: @unchecked Sendable {
+            var items: [Result<Outcome, Error>]
+            let lock = NSLock()
+            init(_ n: Int) { items = Array(repeating: .failure(TestFailure("not run")), count: n) }
+        }
+        let results = Results(configs.count + 1)
+        DispatchQueue.concurrentPerform(iterations: configs.count + 1) { i in
+            let r = Result { i == 0 ? try self.reference(model, prompt, n: n, sampler: sampler)
+                                    : try self.engine(model, prompt, n: n, sampler: sampler, configs[i - 1]) }
+            results.lock.lock(); results.items[i] = r; results.lock.unlock()
+        }
+        let what = "\(label), sampler \(sampler), prompt of \(prompt.count), n=\(n)"
+        guard case .success(let ref) = results.items[0] else {
+            if case .failure(let e) = results.items[0] { XCTFail("\(e)", file: file, line: line) }
+            return nil
+        }
+        XCTAssertEqual(ref.tokens.count, n - prompt.count, "reference tokens: \(what)", file: file, line: line)
+        for (i, c) in configs.enumerated() {
+            switch results.items[i + 1] {
+            case .success(let e): check(e, against: ref, T: prompt.count, V: s.V, model: label, "\(what), \(c)", file: file, line: line)
+            case .failure(let err): XCTFail("\(what), \(c): \(err)", file: file, line: line)
+            }
+        }
+        return ref
     }
 
     /// Every shape, every prompt, sampler mult: 1 and 2 threads, KV cache on and off.
@@ -84,15 +133,7 @@ final class ReferenceTests: XCTestCase {
         for s in Self.shapes {
             let m = try Fixtures.shared.checkpoint(s)
             for (prompt, n) in Self.prompts(s) {
-                let ref = try reference(m, prompt, n: n, sampler: "mult")
-                XCTAssertEqual(ref.tokens.count, n - prompt.count)
-                for threads in [1, 2] {
-                    for kv in [true, false] {
-                        let e = try engine(m, prompt, n: n, sampler: "mult", threads: threads, kvCache: kv)
-                        check(e, against: ref, T: prompt.count, V: s.V,
-                              "\(s), prompt of \(prompt.count), n=\(n), threads \(threads), kv-cache \(kv)")
-                    }
-                }
+                compare(m, s, label: "\(s)", prompt, n: n, sampler: "mult", configs: EngineConfig.matrix)
             }
         }
     }
@@ -102,19 +143,12 @@ final class ReferenceTests: XCTestCase {
         for s in Self.shapes {
             let m = try Fixtures.shared.checkpoint(s)
             for (prompt, n) in Self.prompts(s).prefix(2) {
-                let ref = try reference(m, prompt, n: n, sampler: "argmax")
-                for threads in [1, 2] {
-                    for kv in [true, false] {
-                        let e = try engine(m, prompt, n: n, sampler: "argmax", threads: threads, kvCache: kv)
-                        check(e, against: ref, T: prompt.count, V: s.V,
-                              "argmax, \(s), prompt of \(prompt.count), n=\(n), threads \(threads), kv-cache \(kv)")
-                    }
-                }
+                compare(m, s, label: "\(s)", prompt, n: n, sampler: "argmax", configs: EngineConfig.matrix)
             }
         }
     }
 
-    /// A model with large weights (logits up to ~20, peaked attention and distributions; see
+    /// A model with large weights (logits up to ~24, peaked attention and distributions; see
     /// `writeSharpCheckpoint`): both samplers, 1 and 2 threads, KV cache on and off.
     static let sharp = ModelSpec(L: 2, NH: 2, C: 32, V: 97, Vp: 128, maxT: 24, version: 3, seed: 2024)
 
@@ -123,15 +157,8 @@ final class ReferenceTests: XCTestCase {
         let m = try Fixtures.shared.sharpCheckpoint(s)
         for (prompt, n) in [([5], s.maxT), ((0..<(s.maxT - 1)).map { ($0 * 13 + 2) % s.V }, s.maxT), ([96, 0], 12)] {
             for sampler in ["mult", "argmax"] {
-                let ref = try reference(m, prompt, n: n, sampler: sampler)
-                XCTAssertGreaterThan(ref.logits.map(abs).max() ?? 0, 5, "the sharp model's logits are large")
-                for threads in [1, 2] {
-                    for kv in [true, false] {
-                        let e = try engine(m, prompt, n: n, sampler: sampler, threads: threads, kvCache: kv)
-                        check(e, against: ref, T: prompt.count, V: s.V,
-                              "sharp \(s), \(sampler), prompt of \(prompt.count), n=\(n), threads \(threads), kv-cache \(kv)")
-                    }
-                }
+                let ref = compare(m, s, label: "sharp \(s)", prompt, n: n, sampler: sampler, configs: EngineConfig.matrix)
+                XCTAssertGreaterThan(ref?.logits.map(abs).max() ?? 0, 5, "the sharp model's logits are large")
             }
         }
     }
@@ -140,21 +167,18 @@ final class ReferenceTests: XCTestCase {
     /// are covered without editing this test), on the odd shape and on the sharp model, 1 and 2 threads.
     func testEveryVariantMatchesReference() throws {
         let odd = Self.shapes[1]
-        let models = [(odd, try Fixtures.shared.checkpoint(odd), [3, 1, 4, 1, 5, 9, 2, 6], 30),
-                      (Self.sharp, try Fixtures.shared.sharpCheckpoint(Self.sharp), [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], 24)]
-        for (s, m, prompt, n) in models {
-            let ref = try reference(m, prompt, n: n, sampler: "mult")
+        let models = [(odd, "\(odd)", try Fixtures.shared.checkpoint(odd), [3, 1, 4, 1, 5, 9, 2, 6], 30),
+                      (Self.sharp, "sharp \(Self.sharp)", try Fixtures.shared.sharpCheckpoint(Self.sharp), [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], 24)]
+        for (s, label, m, prompt, n) in models {
+            var configs: [EngineConfig] = []
             for kind in ["matmul", "attention"] {
                 let names = try variantNames(kind, model: m)
                 XCTAssertTrue(names.contains("naive"), "\(kind) variants: \(names)")
                 for name in names {
-                    for threads in [1, 2] {
-                        let e = try engine(m, prompt, n: n, sampler: "mult", threads: threads, kvCache: true,
-                                           extra: ["--\(kind)", name])
-                        check(e, against: ref, T: prompt.count, V: s.V, "--\(kind) \(name), threads \(threads), \(s)")
-                    }
+                    for threads in [1, 2] { configs.append(EngineConfig(threads: threads, kvCache: true, extra: ["--\(kind)", name])) }
                 }
             }
+            compare(m, s, label: label, prompt, n: n, sampler: "mult", configs: configs)
         }
     }
 
@@ -175,6 +199,7 @@ final class ReferenceTests: XCTestCase {
         let m = try Fixtures.shared.checkpoint(s)
         let a = try reference(m, [7, 8], n: s.maxT, sampler: "mult")
         let b = try reference(m, [7, 8], n: s.maxT, sampler: "mult", extra: ["--no-kv-cache"])
+        XCTAssertEqual(a.tokens.count, s.maxT - 2)
         XCTAssertEqual(a.tokens, b.tokens)
         XCTAssertEqual(a.logits, b.logits)
     }
@@ -183,8 +208,8 @@ final class ReferenceTests: XCTestCase {
     func testSamplersDiffer() throws {
         let s = Self.shapes[0]
         let m = try Fixtures.shared.checkpoint(s)
-        let mult = try engine(m, [5], n: 20, sampler: "mult", threads: 1, kvCache: true)
-        let arg = try engine(m, [5], n: 20, sampler: "argmax", threads: 1, kvCache: true)
+        let mult = try engine(m, [5], n: 20, sampler: "mult", EngineConfig(threads: 1, kvCache: true))
+        let arg = try engine(m, [5], n: 20, sampler: "argmax", EngineConfig(threads: 1, kvCache: true))
         XCTAssertNotEqual(mult.tokens, arg.tokens)
     }
 
