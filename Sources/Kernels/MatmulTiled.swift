@@ -60,6 +60,14 @@ public func matmulForwardTiled(
     if columns.isEmpty || T == 0 { return }
     let NR = matmulPanelWidth
     let p0 = columns.lowerBound / NR, p1 = (columns.upperBound + NR - 1) / NR
+    if T == 1 {
+        // decode: a matrix-vector product that streams the weights once; four panels at a time for
+        // more loads in flight (each lane is still the same FMA chain over k = 0..<C)
+        var p = p0
+        while p + 4 <= p1 { gemvPanels(4, out, inp, packed, p, C, OC, bias, columns); p += 4 }
+        while p < p1 { gemvPanels(1, out, inp, packed, p, C, OC, bias, columns); p += 1 }
+        return
+    }
     var r0 = 0
     while r0 < T {
         let r1 = min(T, r0 + matmulRowBlock)
@@ -180,4 +188,34 @@ func microkernel(_ R: Int, _ dst: inout TileDestination, _ inp: UnsafePointer<Fl
     if R > 5 { dst.store(t + 5, a5, b5) }
     if R > 6 { dst.store(t + 6, a6, b6) }
     if R > 7 { dst.store(t + 7, a7, b7) }
+}
+
+/// One input row times P (4 or 1) consecutive panels over all of C: 2P accumulators, 2P loads per k
+/// from P sequential streams. Lane arithmetic is the microkernel's (one FMA chain over k, then + bias).
+@inline(__always) @usableFromInline
+func gemvPanels(_ P: Int, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ packed: UnsafePointer<Float>,
+                _ p: Int, _ C: Int, _ OC: Int, _ bias: UnsafePointer<Float>?, _ columns: Range<Int>) {
+    let NR = matmulPanelWidth
+    let z = SIMD16<Float>()
+    var a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z
+    var w0 = packed + p * C * NR
+    var w1 = w0 + C * NR, w2 = w1 + C * NR, w3 = w2 + C * NR
+    if P == 1 { w1 = w0; w2 = w0; w3 = w0 }
+    for k in 0..<C {
+        let xk = SIMD16<Float>(repeating: x[k])
+        a0 = a0.addingProduct(xk, load16(w0)); b0 = b0.addingProduct(xk, load16(w0 + 16)); w0 += NR
+        if P > 1 {
+            a1 = a1.addingProduct(xk, load16(w1)); b1 = b1.addingProduct(xk, load16(w1 + 16)); w1 += NR
+            a2 = a2.addingProduct(xk, load16(w2)); b2 = b2.addingProduct(xk, load16(w2 + 16)); w2 += NR
+            a3 = a3.addingProduct(xk, load16(w3)); b3 = b3.addingProduct(xk, load16(w3 + 16)); w3 += NR
+        }
+    }
+    @inline(__always) func store(_ q: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
+        let o0 = q * NR
+        let tile = TileDestination(out: out, OC: OC, o0: o0, lo: max(o0, columns.lowerBound),
+                                   hi: min(o0 + NR, columns.upperBound), bias: bias, first: true, last: true)
+        tile.store(0, a, b)
+    }
+    store(p, a0, b0)
+    if P > 1 { store(p + 1, a1, b1); store(p + 2, a2, b2); store(p + 3, a3, b3) }
 }

@@ -85,6 +85,24 @@ final class MatmulVariantTests: XCTestCase {
         }
     }
 
+    /// The decode path (T = 1, four panels at a time) with odd column ranges against rows of a batch.
+    func testDecodeRowsWithOddColumnRanges() {
+        let p = MatmulProblem(T: 9, C: 45, OC: 300, extraRows: 20, seed: 21)
+        for v in MatmulVariants.all where v.name != "blas" {
+            v.prepare(p.weight)
+            let batch = p.run { v.kernel($0, 0..<300) }
+            for t in [0, 4, 8] {
+                for cuts in [[0, 300], [0, 5, 37, 160, 290, 300], [0, 128, 129, 300], [0, 31, 33, 95, 97, 300]] {
+                    let row = p.run(T: 1, inputRow: t) { a in
+                        for (lo, hi) in zip(cuts, cuts.dropFirst()) { v.kernel(a, lo..<hi) }
+                    }
+                    XCTAssertTrue(bitIdentical(row, Array(batch[(t * 300)..<((t + 1) * 300)])),
+                                  "\(v.name): row \(t) decoded with columns cut at \(cuts) differs from the batch")
+                }
+            }
+        }
+    }
+
     /// The engine's way (`split`) with pools of 1, 2 and 3 workers: bit-identical to one call for the
     /// deterministic variants; within the tolerance for blas (OpenBLAS's own threads).
     func testSplitAcrossPools() {
