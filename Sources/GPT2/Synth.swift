@@ -14,6 +14,16 @@ public enum SyntheticCheckpoint {
             throw CheckpointError(path: path, "version 1 checkpoints have no padded vocabulary: Vp must equal V (\(config.V))")
         }
         if let p = config.problem(version: version) { throw CheckpointError(path: path, p) }
+        // Refuse what cannot fit instead of filling the disk (an absurd --layers can ask for terabytes).
+        let bytes = CheckpointFormat.headerBytes + config.parameterCount * 4
+        let dir = (path as NSString).deletingLastPathComponent
+        var fs = statvfs()
+        if statvfs(dir.isEmpty ? "." : dir, &fs) == 0 {
+            let free = Int(fs.f_bavail) * Int(fs.f_frsize)
+            if bytes > free {
+                throw CheckpointError(path: path, String(format: "the checkpoint would take %.2f GB but only %.2f GB are free there", Double(bytes) / 1e9, Double(free) / 1e9))
+            }
+        }
         let tmp = path + ".tmp.\(getpid())"
         guard let f = fopen(tmp, "wb") else {
             throw CheckpointError(path: path, "cannot write: \(String(cString: strerror(errno)))")
