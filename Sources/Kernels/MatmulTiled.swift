@@ -42,17 +42,19 @@ public func packWeightPanels(_ dst: UnsafeMutablePointer<Float>, _ weight: Unsaf
     }
 }
 
-/// Rows per cache block: the input rows that one pass over the panels reuses.
+/// Rows per cache block: the input rows (64 x C floats, in L2) that one pass over the panels reuses.
 @usableFromInline let matmulRowBlock = 64
-/// Channels per cache block: each panel's slice of KC x 32 weights (16 KB at 128) stays in L1 while every
-/// row tile of the row block uses it; partial sums wait in `out` between slices.
+/// Channels per cache block: a panel's slice of KC x 32 weights (96 KB at 768, in L2) is reused by every
+/// row tile of the row block; partial sums wait in `out` between slices. Measured on the fc shapes:
+/// 256 or 128 (slices that fit L1) were slower, the partial sums' extra loads and stores cost more than
+/// the L2 reads they save (Notes/kernels-design.md). So only C = 3072 (fcproj) is cut, into 4 slices.
 @usableFromInline let matmulDepthBlock = 768
 
 /// out[t, o] = bias[o] + sum_k inp[t, k] * weight[o, k], over the panel-packed weight (see the file comment).
 /// out: [T, OC], inp: [T, C], packed: panels of the weight [>= OC, C], bias: [OC] or nil.
 /// Only columns `columns` (a sub-range of 0..<OC) are written.
-/// Loops: row blocks of 64 > panels > C blocks of 128 > row tiles of 8 (then 4, 2, 1) > k. A panel's slices
-/// follow each other in memory, so at T = 1 the weights are read as one sequential stream.
+/// Loops: row blocks of 64 > panels > C blocks of 768 > row tiles of 8 (then 4, 2, 1) > k.
+/// At T = 1 (decode) a separate loop streams four panels at a time (`gemvPanels`).
 public func matmulForwardTiled(
     _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
     packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, T: Int, C: Int, OC: Int, columns: Range<Int>

@@ -49,21 +49,6 @@ func dotSIMD(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> 
     return sum
 }
 
-/// y[i] += alpha * x[i] for i in 0..<n (16 lanes at a time, then a scalar FMA tail).
-@inline(__always) @usableFromInline
-func axpySIMD(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ x: UnsafePointer<Float>, _ n: Int) {
-    let va = SIMD16<Float>(repeating: alpha)
-    var i = 0
-    while i + 16 <= n {
-        store16(load16(y + i).addingProduct(va, load16(x + i)), y + i)
-        i += 16
-    }
-    while i < n {
-        y[i] = y[i].addingProduct(alpha, x[i])
-        i += 1
-    }
-}
-
 /// y[i] *= alpha for i in 0..<n.
 @inline(__always) @usableFromInline
 func scaleSIMD(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ n: Int) {
@@ -177,6 +162,70 @@ func dot16Rows(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, _ 
     @inline(__always) func put(_ u: Int, _ a: SIMD16<Float>) { if u < count { out[u] = horizontalSum(a) * scale } }
     put(0, a0); put(1, a1); put(2, a2); put(3, a3); put(4, a4); put(5, a5); put(6, a6); put(7, a7)
     put(8, a8); put(9, a9); put(10, a10); put(11, a11); put(12, a12); put(13, a13); put(14, a14); put(15, a15)
+}
+
+/// Packs `count` rows (row u at rows + u * stride, n floats each) into blocks of 16 rows, transposed:
+///   dst[b * 16n + j * 16 + u] = row_(16b + u)[j],  zero for the padding rows past `count`,
+/// so that `dot16Transposed` reads one 16-lane vector per j (lanes = rows). dst: ceil(count/16) * 16n floats.
+@inline(__always) @usableFromInline
+func packTransposed16(_ dst: UnsafeMutablePointer<Float>, _ rows: UnsafePointer<Float>, stride: Int, count: Int, n: Int) {
+    let blocks = (count + 15) / 16
+    for b in 0..<blocks {
+        let block = dst + b * 16 * n
+        for u in 0..<16 {
+            let r = b * 16 + u
+            if r < count {
+                let row = rows + r * stride
+                for j in 0..<n { block[j * 16 + u] = row[j] }
+            } else {
+                for j in 0..<n { block[j * 16 + u] = 0 }
+            }
+        }
+    }
+}
+
+/// The sixteen dot products of `dot16Rows`, bit for bit, from one block packed by `packTransposed16`:
+/// the sixteen accumulators hold lanes l = j mod 16 of every row at once (vector A_l, lanes = rows), get
+/// exactly the FMAs dot16Rows gives lane l of each row (the zero-padded last block included), and are then
+/// added in `horizontalSum`'s tree (l + 8, then + 4, + 2, + 1) as whole vectors: no shuffles at all.
+/// out[u] = scale * dot(q, row_u) for u in 0..<count.
+@inline(__always) @usableFromInline
+func dot16Transposed(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, _ block: UnsafePointer<Float>,
+                     count: Int, n: Int, scale: Float) {
+    var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+    var a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0
+    var j = 0
+    while j + 16 <= n {
+        let k = block + j * 16
+        @inline(__always) func term(_ l: Int) -> (SIMD16<Float>, SIMD16<Float>) { (SIMD16(repeating: q[j + l]), load16(k + l * 16)) }
+        var (x, y) = term(0); a0 = a0.addingProduct(x, y); (x, y) = term(1); a1 = a1.addingProduct(x, y)
+        (x, y) = term(2); a2 = a2.addingProduct(x, y); (x, y) = term(3); a3 = a3.addingProduct(x, y)
+        (x, y) = term(4); a4 = a4.addingProduct(x, y); (x, y) = term(5); a5 = a5.addingProduct(x, y)
+        (x, y) = term(6); a6 = a6.addingProduct(x, y); (x, y) = term(7); a7 = a7.addingProduct(x, y)
+        (x, y) = term(8); a8 = a8.addingProduct(x, y); (x, y) = term(9); a9 = a9.addingProduct(x, y)
+        (x, y) = term(10); a10 = a10.addingProduct(x, y); (x, y) = term(11); a11 = a11.addingProduct(x, y)
+        (x, y) = term(12); a12 = a12.addingProduct(x, y); (x, y) = term(13); a13 = a13.addingProduct(x, y)
+        (x, y) = term(14); a14 = a14.addingProduct(x, y); (x, y) = term(15); a15 = a15.addingProduct(x, y)
+        j += 16
+    }
+    if j < n {
+        // the last partial block: lanes l >= m get dot16Rows' zero padding, an FMA of 0 · 0
+        let m = n - j
+        let k = block + j * 16
+        @inline(__always) func step(_ l: Int, _ a: SIMD16<Float>) -> SIMD16<Float> {
+            l < m ? a.addingProduct(SIMD16(repeating: q[j + l]), load16(k + l * 16)) : a.addingProduct(SIMD16(), SIMD16())
+        }
+        a0 = step(0, a0); a1 = step(1, a1); a2 = step(2, a2); a3 = step(3, a3)
+        a4 = step(4, a4); a5 = step(5, a5); a6 = step(6, a6); a7 = step(7, a7)
+        a8 = step(8, a8); a9 = step(9, a9); a10 = step(10, a10); a11 = step(11, a11)
+        a12 = step(12, a12); a13 = step(13, a13); a14 = step(14, a14); a15 = step(15, a15)
+    }
+    // horizontalSum's tree, lane-parallel: v[l] + v[l+8], then + 4, + 2, + 1
+    let b0 = a0 + a8, b1 = a1 + a9, b2 = a2 + a10, b3 = a3 + a11, b4 = a4 + a12, b5 = a5 + a13
+    let b6 = a6 + a14, b7 = a7 + a15
+    let c0 = b0 + b4, c1 = b1 + b5, c2 = b2 + b6, c3 = b3 + b7
+    let d0 = c0 + c2, d1 = c1 + c3
+    storePartial16((d0 + d1) * scale, out, count)
 }
 
 /// max(floor, p[0], ..., p[n-1]) (16 lanes at a time with compare-and-blend: the standard library's

@@ -53,6 +53,27 @@ final class SIMDTests: XCTestCase {
         }
     }
 
+    /// The packed (transposed) scores must equal the direct ones bit for bit, or the online attention
+    /// would give different bits for a row decoded alone (direct) and inside a prefill (packed).
+    func testDot16TransposedIsBitIdenticalToDot16Rows() {
+        for n in [1, 12, 16, 37, 64, 80] {
+            let stride = n + 5
+            let q = randomFloats(n, seed: 11), rows = randomFloats(40 * stride, seed: 12)
+            var packed = [Float](repeating: .nan, count: 3 * 16 * n)
+            for count in [1, 7, 16, 33, 40] {
+                packTransposed16(&packed, rows, stride: stride, count: count, n: n)
+                for b in 0..<((count + 15) / 16) {
+                    let m = min(16, count - b * 16)
+                    var direct = [Float](repeating: .nan, count: 17), transposed = direct
+                    dot16Rows(&direct, q, Array(rows[(b * 16 * stride)...]), stride: stride, count: m, n: n, scale: 0.3)
+                    dot16Transposed(&transposed, q, Array(packed[(b * 16 * n)...]), count: m, n: n, scale: 0.3)
+                    XCTAssertTrue(bitIdentical(direct, transposed), "n=\(n) count=\(count) block \(b)")
+                    XCTAssertTrue(transposed[m...].allSatisfy { $0.isNaN }, "wrote past count")
+                }
+            }
+        }
+    }
+
     func testAccumulateRowsScaleMaximumExpShiftSum() {
         for n in [1, 12, 16, 64, 80, 100] {
             let m = 5, stride = n + 3
