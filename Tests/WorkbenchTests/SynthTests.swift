@@ -105,6 +105,15 @@ final class SynthTests: XCTestCase {
         assertBadInput(r, mentions: [p, "cannot write"])
     }
 
+    /// A shape whose file cannot fit on the disk is refused before anything is written.
+    func testCheckpointLargerThanTheDiskIsRefused() throws {
+        let p = Fixtures.shared.path("huge.bin")
+        // 4096 layers x 12 x 65536^2 floats: petabytes, more than any test machine's disk.
+        let r = try Subprocess.workbench(["synth", p, "--layers", "4096", "--channels", "65536", "--heads", "1"])
+        assertBadInput(r, mentions: [p, "GB are free"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: p))
+    }
+
     func testUsageErrorsAreOneLine() throws {
         assertBadInput(try Subprocess.workbench(["synth"]), mentions: ["<out>"])
         assertBadInput(try Subprocess.workbench(["synth", Fixtures.shared.path("x.bin"), "--layers", "two"]), mentions: ["two"])
