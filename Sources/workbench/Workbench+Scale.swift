@@ -13,7 +13,7 @@ extension Workbench {
         @OptionGroup var model: ModelOption
         @Option(help: "Matmul variant.") var matmul: String = EngineDefaults.matmul
         @Option(help: "Attention variant.") var attention: String = EngineDefaults.attention
-        @Option(help: "prefill (one forward over --t tokens) or generate (gpt.c's workload: prompt 31373 612, n 10).")
+        @Option(help: "prefill (one forward over --t tokens) or generate (gpt.c's workload: prompt 31373 612, n 10; ids taken mod V).")
         var workload: String = "prefill"
         @Option(help: "Tokens of the prefill workload.") var t = 64
         @Option(help: "Largest thread count (default: the usable cores; may exceed them to show oversubscription).")
@@ -40,9 +40,12 @@ extension Workbench {
                 work = { gpt.resetCache(); gpt.forward(tokens) }
                 label = "prefill T=\(t) (one forward pass)"
             case "generate":
-                let prompt = try parseTokens(["31373", "612"], vocabulary: cfg.V)
-                work = { try gpt.generate(prompt: prompt, n: min(10, cfg.maxT)) }
-                label = "generate: prompt 31373 612, n=10 (KV cache)"
+                // gpt.c's prompt, folded into the vocabulary of smaller test models
+                let prompt: [Int32] = [Int32(31373 % cfg.V), Int32(612 % cfg.V)]
+                let n = min(10, cfg.maxT)
+                guard n > prompt.count else { throw WorkbenchError("the model's maxT \(cfg.maxT) is too small for the generate workload") }
+                work = { try gpt.generate(prompt: prompt, n: n) }
+                label = "generate: prompt \(prompt[0]) \(prompt[1]), n=\(n) (KV cache)"
             default:
                 throw WorkbenchError("unknown workload '\(workload)' (known: prefill, generate)")
             }
