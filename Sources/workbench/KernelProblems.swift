@@ -36,8 +36,15 @@ final class MatmulProblem {
     /// Runs `v` the engine's way (columns split across `pool`) into a NaN-filled output and returns its errors.
     func check(_ v: MatmulVariant, pool: WorkerPool) -> KernelErrors {
         v.prepare(weight)
+        return check { v.split($0, pool: pool) }
+    }
+
+    /// Runs `body` into a NaN-filled output and returns its errors; `perturb` is added to the first output
+    /// element before the comparison (how tests exercise the WRONG path).
+    func check(perturb: Float? = nil, _ body: (MatmulArgs) -> Void) -> KernelErrors {
         out.initialize(repeating: .nan, count: T * OC)
-        v.split(args(), pool: pool)
+        body(args())
+        if let perturb { out[0] += perturb }
         return KernelErrors(out, reference, count: T * OC)
     }
 }
@@ -71,8 +78,14 @@ final class AttentionProblem {
     /// Runs `v` the engine's way (items split across `pool`) into a NaN-filled output and returns its errors.
     func check(_ v: AttentionVariant, pool: WorkerPool) -> KernelErrors {
         precondition(pool.count <= workers)
+        return check { v.split($0, pool: pool) }
+    }
+
+    /// Runs `body` into a NaN-filled output and returns its errors (`perturb` as for matmul).
+    func check(perturb: Float? = nil, _ body: (AttentionArgs) -> Void) -> KernelErrors {
         out.initialize(repeating: .nan, count: T * C)
-        v.split(args(), pool: pool)
+        body(args())
+        if let perturb { out[0] += perturb }
         return KernelErrors(out, reference, count: T * C)
     }
 }

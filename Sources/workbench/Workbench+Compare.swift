@@ -259,21 +259,7 @@ extension Workbench {
             var machine: MachineInfo
         }
 
-        static let tolerance = 1e-4
-
-        /// Max abs error and max of |x - ref| / (1 + |ref|) (NaN if any element is NaN).
-        static func errors(_ x: UnsafePointer<Float>, _ ref: UnsafePointer<Float>, count: Int) -> (abs: Double, rel: Double) {
-            var maxAbs = 0.0, maxRel = 0.0
-            for i in 0..<count {
-                let r = Double(ref[i]), d = abs(Double(x[i]) - r)
-                if d.isNaN { return (.nan, .nan) }
-                maxAbs = max(maxAbs, d)
-                maxRel = max(maxRel, d / (1 + abs(r)))
-            }
-            return (maxAbs, maxRel)
-        }
-
-        static func passes(_ rel: Double?) -> Bool { rel.map { $0 <= tolerance } ?? false }
+        static let tolerance = KernelErrors.tolerance
 
         func runnerOptions(engine: Bool) -> RunnerOptions {
             var o = RunnerOptions()
@@ -284,49 +270,27 @@ extension Workbench {
             return o
         }
 
-        func randomFloats(_ count: Int, _ rng: inout SplitMix64) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-            for i in 0..<count { p[i] = Float(rng.nextUniform() * 2 - 1) }
-            return p
-        }
-
         // MARK: matmul
 
         func compareMatmul(_ va: MatmulVariant, _ vb: MatmulVariant, shape m: MatmulShape, machine facts: () -> MachineInfo) throws {
             let machine = facts()
             let K = threads ?? 1
-            var rng = SplitMix64(seed: seed)
-            let inp = randomFloats(m.T * m.C, &rng)
-            let wdata = randomFloats(m.OC * m.C, &rng)
-            let bias = randomFloats(m.OC, &rng)
-            let outRef = UnsafeMutablePointer<Float>.allocate(capacity: m.T * m.OC)
-            let outA = UnsafeMutablePointer<Float>.allocate(capacity: m.T * m.OC)
-            let outB = UnsafeMutablePointer<Float>.allocate(capacity: m.T * m.OC)
-            defer { for p in [inp, wdata, bias, outRef, outA, outB] { p.deallocate() } }
-            let weight = WeightMatrix(data: wdata, rows: m.OC, cols: m.C)
+            let problem = MatmulProblem(T: m.T, C: m.C, OC: m.OC, seed: seed)
             let pool = WorkerPool(count: K)
-            func args(_ out: UnsafeMutablePointer<Float>) -> MatmulArgs {
-                MatmulArgs(out: out, inp: inp, weight: weight, bias: bias, T: m.T, OC: m.OC)
-            }
-            // Correctness: the reference on one thread, then each side its own way, into NaN-filled outputs.
-            let ref = MatmulVariants.reference
-            ref.prepare(weight); va.prepare(weight); vb.prepare(weight)
-            ref.kernel(args(outRef), 0..<m.OC)
-            let count = m.T * m.OC
-            outA.initialize(repeating: .nan, count: count); outB.initialize(repeating: .nan, count: count)
-            va(args(outA), pool: pool); vb(args(outB), pool: pool)
-            if let e = injectError { outB[0] += e }
-            let ea = Compare.errors(outA, outRef, count: count), eb = Compare.errors(outB, outRef, count: count)
-            let flops = args(outA).flops
-            let weightBytes = Double(m.OC * m.C * MemoryLayout<Float>.size)
-            var a = Side(spec: "matmul:\(va.name)", threads: va.usesPool ? K : 1, correct: Compare.passes(ea.rel),
-                         maxAbsError: ea.abs, maxRelError: ea.rel)
-            var b = Side(spec: "matmul:\(vb.name)", threads: vb.usesPool ? K : 1, correct: Compare.passes(eb.rel),
-                         maxAbsError: eb.abs, maxRelError: eb.rel)
+            // Correctness: each side its own way (pool only for pool-using variants) against naive's output.
+            va.prepare(problem.weight); vb.prepare(problem.weight)
+            let ea = problem.check { va($0, pool: pool) }
+            let eb = problem.check(perturb: injectError) { vb($0, pool: pool) }
+            let flops = problem.flops
+            let weightBytes = problem.weightBytes
+            var a = Side(spec: "matmul:\(va.name)", threads: va.usesPool ? K : 1, correct: ea.passes,
+                         maxAbsError: ea.maxAbs, maxRelError: ea.maxRel)
+            var b = Side(spec: "matmul:\(vb.name)", threads: vb.usesPool ? K : 1, correct: eb.passes,
+                         maxAbsError: eb.maxAbs, maxRelError: eb.maxRel)
             var comparison: Comparison?
             let opts = runnerOptions(engine: false)
             if a.correct && b.correct {
-                let aa = args(outA), ab = args(outB)
+                let aa = problem.args(), ab = problem.args()
                 let samples = measure([
                     Benchmark(name: "A " + va.name) { va(aa, pool: pool) },
                     Benchmark(name: "B " + vb.name) { vb(ab, pool: pool) },
@@ -368,36 +332,19 @@ extension Workbench {
         func compareAttention(_ va: AttentionVariant, _ vb: AttentionVariant, shape s: AttentionShape, machine facts: () -> MachineInfo) throws {
             let machine = facts()
             let K = threads ?? 1
-            let positions = s.pos0 + s.T
-            var rng = SplitMix64(seed: seed)
-            let qkv = randomFloats(positions * 3 * s.C, &rng)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * K * positions) // ref, A, B
-            scratch.initialize(repeating: 0, count: 3 * K * positions)
-            let outRef = UnsafeMutablePointer<Float>.allocate(capacity: s.T * s.C)
-            let outA = UnsafeMutablePointer<Float>.allocate(capacity: s.T * s.C)
-            let outB = UnsafeMutablePointer<Float>.allocate(capacity: s.T * s.C)
-            defer { for p in [qkv, scratch, outRef, outA, outB] { p.deallocate() } }
+            let problem = AttentionProblem(T: s.T, C: s.C, NH: s.NH, pos0: s.pos0, workers: K, seed: seed)
             let pool = WorkerPool(count: K)
-            func args(_ out: UnsafeMutablePointer<Float>, _ side: Int) -> AttentionArgs {
-                AttentionArgs(out: out, qkv: qkv, pos0: s.pos0, T: s.T, C: s.C, NH: s.NH,
-                              scratch: scratch + side * K * positions, scratchStride: positions)
-            }
-            let ref = AttentionVariants.reference
-            ref.kernel(args(outRef, 0), 0..<(s.T * s.NH), 0)
-            let count = s.T * s.C
-            outA.initialize(repeating: .nan, count: count); outB.initialize(repeating: .nan, count: count)
-            va(args(outA, 1), pool: pool); vb(args(outB, 2), pool: pool)
-            if let e = injectError { outB[0] += e }
-            let ea = Compare.errors(outA, outRef, count: count), eb = Compare.errors(outB, outRef, count: count)
-            let flops = args(outA, 1).flops
-            var a = Side(spec: "attention:\(va.name)", threads: va.usesPool ? K : 1, correct: Compare.passes(ea.rel),
-                         maxAbsError: ea.abs, maxRelError: ea.rel)
-            var b = Side(spec: "attention:\(vb.name)", threads: vb.usesPool ? K : 1, correct: Compare.passes(eb.rel),
-                         maxAbsError: eb.abs, maxRelError: eb.rel)
+            let ea = problem.check { va($0, pool: pool) }
+            let eb = problem.check(perturb: injectError) { vb($0, pool: pool) }
+            let flops = problem.flops
+            var a = Side(spec: "attention:\(va.name)", threads: va.usesPool ? K : 1, correct: ea.passes,
+                         maxAbsError: ea.maxAbs, maxRelError: ea.maxRel)
+            var b = Side(spec: "attention:\(vb.name)", threads: vb.usesPool ? K : 1, correct: eb.passes,
+                         maxAbsError: eb.maxAbs, maxRelError: eb.maxRel)
             var comparison: Comparison?
             let opts = runnerOptions(engine: false)
             if a.correct && b.correct {
-                let aa = args(outA, 1), ab = args(outB, 2)
+                let aa = problem.args(), ab = problem.args()
                 let samples = measure([
                     Benchmark(name: "A " + va.name) { va(aa, pool: pool) },
                     Benchmark(name: "B " + vb.name) { vb(ab, pool: pool) },
