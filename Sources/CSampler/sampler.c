@@ -55,7 +55,8 @@ static size_t g_max_samples = 0, g_max_pcs = 0;
 static int g_max_depth = 64;
 static _Atomic uint64_t g_next_slot = 0, g_next_pc = 0;
 static _Atomic uint64_t g_samples = 0, g_dropped_full = 0, g_dropped_unwind = 0, g_truncated = 0;
-static _Atomic uint64_t g_signals = 0, g_overruns = 0;
+static _Atomic uint64_t g_signals = 0, g_overruns = 0, g_handler_ns = 0, g_step_unwinds = 0;
+static int g_unwinder = WS_UNWIND_BACKTRACE;
 
 // ---- state owned by the controlling thread / helper thread (never touched by the handler) -----------
 static ws_sampler_config g_cfg;
@@ -90,40 +91,60 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv) {
     int saved_errno = errno;
     atomic_fetch_add(&g_inflight, 1);
     if (!atomic_load(&g_active)) goto out;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);  // async-signal-safe (vDSO)
     atomic_fetch_add_explicit(&g_signals, 1, memory_order_relaxed);
     if (si && si->si_code == SI_TIMER && si->si_overrun > 0)
         atomic_fetch_add_explicit(&g_overruns, (uint64_t)si->si_overrun, memory_order_relaxed);
 
     // Unwind first (into this stack), then claim exactly the room needed.
     uint64_t local[WS_MAX_DEPTH];
-    int depth = 0, truncated = 0;
-    unw_cursor_t cursor;
-    if (unw_init_local2(&cursor, (unw_context_t *)ucv, UNW_INIT_SIGNAL_FRAME) < 0) {
-        atomic_fetch_add_explicit(&g_dropped_unwind, 1, memory_order_relaxed);
-        goto out;
+    int depth = 0, truncated = 0, found = 0;
+    if (g_unwinder == WS_UNWIND_BACKTRACE) {
+        // The fast trace starts in this handler: its own frames and the signal trampoline come first, then
+        // the interrupted PC (exactly, from the signal frame), then the callers. Cut at the PC.
+        enum { SKIP = 16 };
+        void *buf[WS_MAX_DEPTH + SKIP];
+        uint64_t pc = (uint64_t)((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
+        int n = unw_backtrace(buf, g_max_depth + SKIP);
+        for (int i = 0; i < n && i < SKIP; i++) {
+            if ((uint64_t)(uintptr_t)buf[i] != pc) continue;
+            found = 1;
+            for (int j = i; j < n && depth < g_max_depth; j++) local[depth++] = (uint64_t)(uintptr_t)buf[j];
+            truncated = n == g_max_depth + SKIP || n - i > g_max_depth;
+            break;
+        }
     }
-    for (;;) {
-        unw_word_t ip = 0;
-        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
-        if (depth == g_max_depth) { truncated = 1; break; }
-        local[depth++] = (uint64_t)ip;
-        if (unw_step(&cursor) <= 0) break;
+    if (!found) {
+        atomic_fetch_add_explicit(&g_step_unwinds, 1, memory_order_relaxed);
+        unw_cursor_t cursor;
+        if (unw_init_local2(&cursor, (unw_context_t *)ucv, UNW_INIT_SIGNAL_FRAME) < 0) {
+            atomic_fetch_add_explicit(&g_dropped_unwind, 1, memory_order_relaxed);
+            goto done;
+        }
+        for (;;) {
+            unw_word_t ip = 0;
+            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+            if (depth == g_max_depth) { truncated = 1; break; }
+            local[depth++] = (uint64_t)ip;
+            if (unw_step(&cursor) <= 0) break;
+        }
     }
     if (depth == 0) {
         atomic_fetch_add_explicit(&g_dropped_unwind, 1, memory_order_relaxed);
-        goto out;
+        goto done;
     }
     uint64_t idx = atomic_fetch_add_explicit(&g_next_slot, 1, memory_order_relaxed);
     if (idx >= g_max_samples) {
         atomic_fetch_add_explicit(&g_dropped_full, 1, memory_order_relaxed);
-        goto out;
+        goto done;
     }
     slot_t *slot = &g_slots[idx];
     uint64_t off = atomic_fetch_add_explicit(&g_next_pc, (uint64_t)depth, memory_order_relaxed);
     if (off + (uint64_t)depth > g_max_pcs) {
         atomic_fetch_add_explicit(&g_dropped_full, 1, memory_order_relaxed);
         atomic_store_explicit(&slot->state, SLOT_FAILED, memory_order_release);
-        goto out;
+        goto done;
     }
     for (int i = 0; i < depth; i++) g_pcs[off + i] = local[i];
     slot->tid = (int32_t)syscall(SYS_gettid);
@@ -134,6 +155,13 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv) {
     if (truncated) atomic_fetch_add_explicit(&g_truncated, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&g_samples, 1, memory_order_relaxed);
     atomic_store_explicit(&slot->state, SLOT_READY, memory_order_release);
+done:
+    {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+        if (ns > 0) atomic_fetch_add_explicit(&g_handler_ns, (uint64_t)ns, memory_order_relaxed);
+    }
 out:
     atomic_fetch_sub(&g_inflight, 1);
     errno = saved_errno;
@@ -147,6 +175,7 @@ ws_sampler_config ws_sampler_default_config(void) {
     c.max_pcs = 65536 * 64;
     c.max_depth = 128;
     c.rescan_ms = 50;
+    c.unwinder = WS_UNWIND_BACKTRACE;
     return c;
 }
 
@@ -267,6 +296,7 @@ int ws_sampler_start(const ws_sampler_config *cfg, char *err, size_t errlen) {
     if (!(cfg->hz >= 1 && cfg->hz <= 100000)) return fail(err, errlen, "sampling rate must be in 1...100000 Hz");
     if (cfg->max_depth < 1 || cfg->max_depth > WS_MAX_DEPTH) return fail(err, errlen, "max depth must be in 1...256");
     if (cfg->max_samples < 1 || cfg->max_pcs < 1) return fail(err, errlen, "buffer sizes must be positive");
+    if (cfg->unwinder != WS_UNWIND_BACKTRACE && cfg->unwinder != WS_UNWIND_STEP) return fail(err, errlen, "unknown unwinder");
     ws_sampler_release();
     g_cfg = *cfg;
     if (g_cfg.rescan_ms < 1) g_cfg.rescan_ms = 50;
@@ -276,17 +306,23 @@ int ws_sampler_start(const ws_sampler_config *cfg, char *err, size_t errlen) {
     g_pcs = alloc_touched(g_max_pcs * sizeof(uint64_t));
     if (!g_slots || !g_pcs) { ws_sampler_release(); return fail(err, errlen, "cannot allocate the sample buffer"); }
     g_max_depth = cfg->max_depth;
+    g_unwinder = cfg->unwinder;
     atomic_store(&g_next_slot, 0); atomic_store(&g_next_pc, 0);
     atomic_store(&g_samples, 0); atomic_store(&g_dropped_full, 0); atomic_store(&g_dropped_unwind, 0);
     atomic_store(&g_truncated, 0); atomic_store(&g_signals, 0); atomic_store(&g_overruns, 0);
+    atomic_store(&g_handler_ns, 0); atomic_store(&g_step_unwinds, 0);
     g_nthreads = 0; g_threads_sampled = 0; g_timer_failures = 0; g_thread_seconds = 0;
 
     // Per-thread caches: no global lock shared between handlers on different threads.
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-    // One unwind outside any handler, so libunwind's lazy initialisation does not happen in one.
+    // One unwind of each kind outside any handler, so libunwind's lazy initialisation (address space, the
+    // trace cache's pthread key) does not happen in one. (Each other thread's trace cache is still created
+    // by its first sample: an mmap, which is async-signal-safe.)
     {
         unw_context_t ctx; unw_cursor_t c;
         if (unw_getcontext(&ctx) == 0 && unw_init_local(&c, &ctx) == 0) { int n = 0; while (n++ < 8 && unw_step(&c) > 0) {} }
+        void *buf[8];
+        (void)unw_backtrace(buf, 8);
     }
     if (!g_handler_installed) {
         struct sigaction sa;
@@ -358,6 +394,8 @@ void ws_sampler_get_stats(ws_sampler_stats *out) {
     out->wall_seconds = g_wall_seconds;
     out->cpu_seconds = g_cpu_seconds;
     out->thread_seconds = g_thread_seconds;
+    out->handler_seconds = (double)atomic_load(&g_handler_ns) / 1e9;
+    out->step_unwinds = atomic_load(&g_step_unwinds);
 }
 
 size_t ws_sampler_sample_count(void) {

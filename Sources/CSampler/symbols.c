@@ -173,8 +173,8 @@ static void collect(void *ctx, const char *name, uint64_t value, uint64_t size, 
     s->addr = value;
     s->size = size;
     s->name = (uint32_t)c->slen;
-    // Among aliases: sized over unsized, global over weak over local, .symtab over .dynsym.
-    s->rank = (uint8_t)((size > 0) * 8 + (binding == STB_GLOBAL ? 4 : binding == STB_WEAK ? 2 : 0) + (from_symtab ? 1 : 0));
+    // Among aliases (perf's order, see by_addr_then_rank): sized, then global, then local, then weak.
+    s->rank = (uint8_t)((size > 0) * 8 + (binding == STB_GLOBAL ? 4 : binding == STB_WEAK ? 0 : 2) + (from_symtab ? 1 : 0));
     c->slen += len;
 }
 
@@ -182,8 +182,8 @@ static const char *g_sort_strings;  // the string arena during qsort (qsort has 
 
 static int leading_underscores(const char *s) { int n = 0; while (s[n] == '_') n++; return n; }
 
-/// Address order; among aliases at one address the one perf would show first (so both backends name a
-/// function the same way): sized, then global over weak over local, then fewer leading underscores, then
+/// Address order; among aliases at one address the one perf shows (its choose_best_symbol, so both backends
+/// name a function the same way): sized, then non-weak, then global, then fewer leading underscores, then
 /// the longer name.
 static int by_addr_then_rank(const void *a, const void *b) {
     const sym_t *x = a, *y = b;

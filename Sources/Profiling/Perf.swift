@@ -31,8 +31,12 @@ public struct PerfSample: Equatable, Sendable {
     /// perf ends a call chain with address 0xffffffffffffffff where unwinding stopped: after a thread's entry
     /// function that is the normal end (the frame is dropped); anywhere else the stack is incomplete and its
     /// root is shown as "[unknown]".
-    public var stack: Stack {
-        var fs = frames
+    public var stack: Stack { stack(kernelFrames: true) }
+
+    /// The stack as report frames; without `kernelFrames`, kernel frames are dropped and their samples count
+    /// for the user-space frame under them (the view an in-process sampler has).
+    public func stack(kernelFrames: Bool) -> Stack {
+        var fs = kernelFrames ? frames : frames.filter { !$0.dso.hasPrefix("[kernel") }
         var incomplete = false
         if let last = fs.last, last.address == UInt64.max {
             fs.removeLast()
@@ -141,12 +145,13 @@ public enum PerfScript {
         return PerfSample.Frame(address: address, symbol: symbol.isEmpty ? "[unknown]" : symbol, dso: dso)
     }
 
-    /// The samples as a stack profile (one count per sample), plus counts per thread id.
-    public static func profile(_ samples: [PerfSample]) -> (stacks: StackProfile, byThread: [Int: Int]) {
+    /// The samples as a stack profile (one count per sample), plus counts per thread id. Without
+    /// `kernelFrames`, kernel frames are dropped (see `PerfSample.stack(kernelFrames:)`).
+    public static func profile(_ samples: [PerfSample], kernelFrames: Bool = true) -> (stacks: StackProfile, byThread: [Int: Int]) {
         var p = StackProfile()
         var byThread: [Int: Int] = [:]
         for s in samples where !s.frames.isEmpty {
-            p.add(s.stack)
+            p.add(s.stack(kernelFrames: kernelFrames))
             byThread[s.tid, default: 0] += 1
         }
         return (p, byThread)

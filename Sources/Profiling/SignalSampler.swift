@@ -28,9 +28,16 @@ public struct SamplerStats: Codable, Sendable, Equatable {
     public var cpuSeconds: Double
     /// Time of the sampling clock summed over sampled threads (CPU seconds, or thread-wall seconds).
     public var threadSeconds: Double
+    /// Time spent inside the signal handler (unwinding and recording), summed over threads: the sampler's
+    /// direct cost.
+    public var handlerSeconds: Double
+    /// Samples unwound with unw_step (the step unwinder, or the backtrace unwinder's fallback).
+    public var stepUnwinds: Int
     /// Samples per second of the sampling clock, per thread (the achieved rate to compare with the requested one).
     public var achievedHz: Double { threadSeconds > 0 ? Double(samples) / threadSeconds : 0 }
     public var dropped: Int { droppedBufferFull + droppedUnwindFailed }
+    /// The handler's time as a share of the process's CPU time while sampling (percent).
+    public var handlerPercent: Double { cpuSeconds > 0 ? 100 * handlerSeconds / cpuSeconds : 0 }
 }
 
 /// The SIGPROF sampler of this process (one session at a time).
@@ -45,6 +52,14 @@ public enum SignalSampler {
         public var defaultHz: Double { self == .cpu ? 250 : 997 }
     }
 
+    /// How the signal handler unwinds the interrupted thread.
+    public enum Unwinder: String, CaseIterable, Codable, Sendable {
+        /// libunwind's cached fast trace (unw_backtrace) cut at the interrupted PC; unw_step when that fails.
+        case backtrace
+        /// unw_init_local2 on the signal context + unw_step: DWARF for every frame, slower.
+        case step
+    }
+
     /// What to sample and how much room to reserve.
     public struct Config: Sendable {
         public var clock: Clock
@@ -54,8 +69,10 @@ public enum SignalSampler {
         public var maxSamples: Int
         /// Frames per stack (deeper stacks keep their innermost frames and count as truncated).
         public var maxDepth: Int
-        public init(clock: Clock = .cpu, hz: Double? = nil, maxSamples: Int = 65536, maxDepth: Int = 128) {
+        public var unwinder: Unwinder
+        public init(clock: Clock = .cpu, hz: Double? = nil, maxSamples: Int = 65536, maxDepth: Int = 128, unwinder: Unwinder = .backtrace) {
             self.clock = clock; self.hz = hz ?? clock.defaultHz; self.maxSamples = maxSamples; self.maxDepth = maxDepth
+            self.unwinder = unwinder
         }
     }
 
@@ -73,6 +90,7 @@ public enum SignalSampler {
         var c = ws_sampler_default_config()
         c.clock = Int32(config.clock == .cpu ? WS_CLOCK_CPU : WS_CLOCK_WALL)
         c.hz = config.hz
+        c.unwinder = Int32(config.unwinder == .backtrace ? WS_UNWIND_BACKTRACE : WS_UNWIND_STEP)
         c.max_samples = max(1, config.maxSamples)
         c.max_depth = Int32(min(max(1, config.maxDepth), Int(WS_MAX_DEPTH)))
         // Room for every sample at its full depth would be wasteful: most stacks are far shallower.
@@ -102,7 +120,8 @@ public enum SignalSampler {
             samples: Int(s.samples), droppedBufferFull: Int(s.dropped_full), droppedUnwindFailed: Int(s.dropped_unwind),
             truncated: Int(s.truncated), signals: Int(s.signals), timerOverruns: Int(s.overruns),
             threadsSampled: Int(s.threads_sampled), timerFailures: Int(s.timer_failures),
-            wallSeconds: s.wall_seconds, cpuSeconds: s.cpu_seconds, threadSeconds: s.thread_seconds)
+            wallSeconds: s.wall_seconds, cpuSeconds: s.cpu_seconds, threadSeconds: s.thread_seconds,
+            handlerSeconds: s.handler_seconds, stepUnwinds: Int(s.step_unwinds))
         return (samples, stats)
     }
 

@@ -28,6 +28,8 @@ extension Workbench {
         var backend: String?
         @Option(help: "Signal backend clock: cpu (each thread's CPU time) or wall (CLOCK_MONOTONIC per thread).")
         var clock: String = "cpu"
+        @Option(help: "Signal backend unwinder: backtrace (libunwind's cached trace cut at the interrupted PC) or step (unw_step on the signal context: slower).")
+        var unwind: String = "backtrace"
         @Option(help: "Samples per second per thread (default: 250 for the CPU clock and perf, 997 for the wall clock).")
         var hz: Double?
         @Option(help: "Seconds of workload (default: until 1200 samples, at most 60 s; perf: 1300 / (hz x threads) s, at least 2).")
@@ -54,6 +56,8 @@ extension Workbench {
         var perf: String?
         @Option(help: "perf call graphs: dwarf (correct Swift stacks) or fp (frame pointers: lose the caller of Swift leaf functions).")
         var callGraph = "dwarf"
+        @Flag(help: "perf: drop kernel frames (their samples count for the user-space frame under them, as the signal backend sees them).")
+        var noKernel = false
         @Option(name: .customLong("diff"), parsing: .upToNextOption, help: "Compare two folded files: --diff A.folded B.folded.")
         var diffFiles: [String] = []
         @Flag(help: "Measure the sampler's cost: the workload timed with and without sampling, interleaved.")
@@ -119,6 +123,11 @@ extension Workbench {
             return w
         }
 
+        func parsedUnwinder() throws -> SignalSampler.Unwinder {
+            guard let u = SignalSampler.Unwinder(rawValue: unwind) else { throw WorkbenchError("unknown --unwind '\(unwind)' (known: backtrace, step)") }
+            return u
+        }
+
         func parsedClock() throws -> SignalSampler.Clock {
             guard let c = SignalSampler.Clock(rawValue: clock) else { throw WorkbenchError("unknown clock '\(clock)' (known: cpu, wall)") }
             return c
@@ -128,6 +137,7 @@ extension Workbench {
 
         func runSignal() throws {
             let clock = try parsedClock()
+            let unwinder = try parsedUnwinder()
             let w = try makeWorkload()
             let rate = hz ?? clock.defaultHz
             let threads = w.gpt.options.threads
@@ -137,7 +147,7 @@ extension Workbench {
             let capacity = min(1 << 20, max(8192, Int(expected)))
             w.gpt.opTag = SignalSampler.opTag
             defer { w.gpt.opTag = nil }
-            try SignalSampler.start(.init(clock: clock, hz: rate, maxSamples: capacity))
+            try SignalSampler.start(.init(clock: clock, hz: rate, maxSamples: capacity, unwinder: unwinder))
             let start = Date()
             var generations = 0
             do {
@@ -170,15 +180,17 @@ extension Workbench {
             let timings = w.gpt.timers.report()
             meta.ops = Profile.opRows(timings: timings, byTag: byTag)
 
-            var header = "workbench profile: signal backend, \(clock == .cpu ? "CPU-time" : "wall-clock") timers on every thread, \(fmt(rate)) Hz requested per thread\n"
+            var header = "workbench profile: signal backend, \(clock == .cpu ? "CPU-time" : "wall-clock") timers on every thread, \(fmt(rate)) Hz requested per thread, \(unwinder.rawValue) unwinder\n"
             header += "workload: \(meta.workload!); \(meta.engine!)\n"
             header += "model: \(w.modelPath)\n"
             let mainTid = Int32(getpid())
             let perThread = byThread.sorted { $0.value > $1.value }.map { "\($0.key == mainTid ? "main thread" : "thread \($0.key)"): \($0.value)" }.joined(separator: ", ")
             header += String(format: "samples: %d from %d threads (%@); achieved %.0f Hz per thread-%@-second (%d timer overruns)\n",
                              profile.total, byThread.count, perThread as NSString, stats.achievedHz, clock == .cpu ? "CPU" : "wall", stats.timerOverruns)
-            header += String(format: "dropped: %d (buffer full %d, unwind failed %d); truncated stacks: %d\n",
-                             stats.dropped, stats.droppedBufferFull, stats.droppedUnwindFailed, stats.truncated)
+            header += String(format: "dropped: %d (buffer full %d, unwind failed %d); truncated stacks: %d; sampler cost: %.1f ms in the handler (%.1f µs per sample, %.2f%% of the CPU time; %d samples unwound with unw_step)\n",
+                             stats.dropped, stats.droppedBufferFull, stats.droppedUnwindFailed, stats.truncated,
+                             1000 * stats.handlerSeconds, stats.signals > 0 ? 1e6 * stats.handlerSeconds / Double(stats.signals) : 0, stats.handlerPercent,
+                             stats.stepUnwinds)
             try emit(profile, meta: meta, header: header, opTable: Profile.opTable(meta.ops ?? [], byTag: byTag, timings: timings))
         }
 
@@ -268,6 +280,7 @@ extension Workbench {
 
         func runOverhead() throws {
             let clock = try parsedClock()
+            let unwinder = try parsedUnwinder()
             let w = try makeWorkload()
             let rate = hz ?? clock.defaultHz
             // Blocks of ~1.5 s (at least one generation each).
@@ -275,33 +288,47 @@ extension Workbench {
             try w.once()
             let one = Date().timeIntervalSince(t0)
             let per = max(1, Int((duration ?? 1.5) / max(one, 1e-3)))
-            var off: [Double] = [], on: [Double] = [], samples = 0, sampled = 0.0
+            var off: [Double] = [], on: [Double] = [], offCPU: [Double] = [], onCPU: [Double] = []
+            var samples = 0, sampled = 0.0, handler = 0.0, signals = 0
             w.gpt.opTag = SignalSampler.opTag
             defer { w.gpt.opTag = nil }
             for r in 0..<rounds {
                 for sampling in (r % 2 == 0 ? [false, true] : [true, false]) {
-                    if sampling { try SignalSampler.start(.init(clock: clock, hz: rate, maxSamples: 1 << 16)) }
-                    let s = Date()
+                    if sampling { try SignalSampler.start(.init(clock: clock, hz: rate, maxSamples: 1 << 16, unwinder: unwinder)) }
+                    let s = Date(), c = Profile.processCPUSeconds()
                     for _ in 0..<per { try w.once() }
                     let dt = Date().timeIntervalSince(s) / Double(per)
+                    let dc = (Profile.processCPUSeconds() - c) / Double(per)
                     if sampling {
                         let (raw, stats) = SignalSampler.stop()
-                        samples += raw.count; sampled += stats.threadSeconds
-                        on.append(dt)
-                    } else { off.append(dt) }
+                        samples += raw.count; sampled += stats.threadSeconds; handler += stats.handlerSeconds; signals += stats.signals
+                        on.append(dt); onCPU.append(dc)
+                    } else { off.append(dt); offCPU.append(dc) }
                 }
             }
             func median(_ a: [Double]) -> Double { let s = a.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
             let mOff = median(off), mOn = median(on)
             let ratios = zip(on, off).map { $0 / $1 }.sorted()
-            var out = "workbench profile --measure-overhead: signal backend, \(clock.rawValue) clock, \(fmt(rate)) Hz per thread; \(w.gpt.options.summary)\n"
+            var out = "workbench profile --measure-overhead: signal backend, \(clock.rawValue) clock, \(fmt(rate)) Hz per thread, \(unwinder.rawValue) unwinder; \(w.gpt.options.summary)\n"
             out += "workload: generation of [\(w.prompt.map(String.init).joined(separator: " "))] to n=\(n), \(per) per block, \(rounds) rounds of (sampled, unsampled) interleaved\n"
             out += String(format: "unsampled: median %.2f ms per generation  (%@)\n", 1000 * mOff, off.map { String(format: "%.1f", 1000 * $0) }.joined(separator: " ") as NSString)
             out += String(format: "sampled:   median %.2f ms per generation  (%@)\n", 1000 * mOn, on.map { String(format: "%.1f", 1000 * $0) }.joined(separator: " ") as NSString)
-            out += String(format: "overhead: %+.2f%% (median of per-round ratios %+.2f%%, range %+.2f%% ... %+.2f%%); %d samples, %.0f Hz per thread achieved\n",
-                          100 * (mOn / mOff - 1), 100 * (median(ratios) - 1), 100 * (ratios.first! - 1), 100 * (ratios.last! - 1),
+            out += String(format: "wall-time overhead: %+.2f%% (median of per-round ratios %+.2f%%, range %+.2f%% ... %+.2f%%)\n",
+                          100 * (mOn / mOff - 1), 100 * (median(ratios) - 1), 100 * (ratios.first! - 1), 100 * (ratios.last! - 1))
+            let cOff = median(offCPU), cOn = median(onCPU)
+            out += String(format: "CPU time per generation (all threads): unsampled %.2f ms, sampled %.2f ms: %+.2f%%\n", 1000 * cOff, 1000 * cOn, 100 * (cOn / cOff - 1))
+            let sampledCPU = onCPU.reduce(0, +) * Double(per)
+            out += String(format: "handler: %d signals, %.1f ms in the handler = %.1f µs per sample, %.3f%% of the sampled CPU time; %d samples, %.0f Hz per thread achieved\n",
+                          signals, 1000 * handler, signals > 0 ? 1e6 * handler / Double(signals) : 0, sampledCPU > 0 ? 100 * handler / sampledCPU : 0,
                           samples, sampled > 0 ? Double(samples) / sampled : 0)
             print(out, terminator: "")
+        }
+
+        /// User + system CPU time of this process so far.
+        static func processCPUSeconds() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
         }
 
         // MARK: perf backend
@@ -386,7 +413,7 @@ extension Workbench {
                 throw WorkbenchError("the profiled workload failed (status \(rec.status)): \(last)")
             }
             let samples = try perfTool.script(input: data)
-            let (profile, byThread) = PerfScript.profile(samples)
+            let (profile, byThread) = PerfScript.profile(samples, kernelFrames: !noKernel)
             var meta = ProfileMetadata(command: CommandLine.arguments, backend: "perf", requestedHz: rate, samples: profile.total,
                                        seconds: report.seconds, threads: Dictionary(uniqueKeysWithValues: byThread.map { ("\($0.key)", $0.value) }))
             meta.callGraph = cg.rawValue
@@ -424,7 +451,7 @@ extension Workbench {
             if !rec.stderr.isEmpty { FileHandle.standardError.write(Data(rec.stderr.utf8)) }
             if rec.status != 0 { note("workbench: note: the profiled command exited with status \(rec.status)") }
             let samples = try perfTool.script(input: data)
-            let (profile, byThread) = PerfScript.profile(samples)
+            let (profile, byThread) = PerfScript.profile(samples, kernelFrames: !noKernel)
             var meta = ProfileMetadata(command: CommandLine.arguments, backend: "perf", requestedHz: rate, samples: profile.total,
                                        seconds: seconds, threads: Dictionary(uniqueKeysWithValues: byThread.map { ("\($0.key)", $0.value) }))
             meta.callGraph = cg.rawValue

@@ -58,6 +58,10 @@ final class PerfScriptTests: XCTestCase {
         XCTAssertEqual(yield.last, "do_sched_yield [kernel]")
         XCTAssertTrue(yield.contains("[unknown] (libopenblasp-r0.3.21.so)"), "\(yield)")
         XCTAssertEqual(yield.first, "clone3")
+        // Without kernel frames the syscall's time stays with the user-space frame that made it.
+        XCTAssertEqual(s[1].stack(kernelFrames: false).last, "__sched_yield")
+        XCTAssertEqual(s[1].stack(kernelFrames: false).count, yield.count - 4)
+        XCTAssertEqual(PerfScript.profile(try samples(), kernelFrames: false).stacks.total, 10)
         // An unwind that stopped inside a function (not at a thread entry): the root says so.
         let stopped = s[3].stack
         XCTAssertEqual(stopped, ["[unknown]", "Kernels.microkernel(_:_:_:_:_:_:_:_:)"])

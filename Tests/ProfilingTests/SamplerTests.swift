@@ -48,7 +48,15 @@ final class SamplerTests: XCTestCase {
     }
 
     func testOneThreadHotFunctionHoldsMostSamples() throws {
-        try SignalSampler.start(.init(clock: .cpu, hz: 250))
+        try oneThread(.backtrace)
+    }
+
+    func testStepUnwinderFindsTheSameStacks() throws {
+        try oneThread(.step)
+    }
+
+    private func oneThread(_ unwinder: SignalSampler.Unwinder) throws {
+        try SignalSampler.start(.init(clock: .cpu, hz: 250, unwinder: unwinder))
         let me = SignalSampler.currentThreadID
         _ = profilingTestsHotCaller(cpuSeconds: 0.6)
         let (samples, stats) = SignalSampler.stop()
@@ -56,14 +64,16 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(stats.samples, samples.count)
         XCTAssertEqual(stats.dropped, 0)
         XCTAssertGreaterThanOrEqual(stats.threadsSampled, 1)
+        if unwinder == .step { XCTAssertEqual(stats.stepUnwinds, stats.signals) }
+        XCTAssertGreaterThan(stats.handlerSeconds, 0)
         // 0.6 CPU-seconds at up to 250 Hz: ~150 samples; the CPU clock guarantees them whatever the load.
         check(samples, tids: [me], minimumPerThread: 60)
         // The profile built from them names the hot function and puts the caller above it.
         let p = Symbolizer().profile(samples.filter { $0.tid == me }).stacks
         let hot = p.counts.filter { $0.key.last?.contains("profilingTestsHotLeaf") == true }.values.reduce(0, +)
         XCTAssertGreaterThan(Double(hot), 0.8 * Double(p.total))
-        XCTAssertTrue(p.counts.keys.contains { $0.contains { $0.contains("SamplerTests.testOneThreadHotFunctionHoldsMostSamples") } },
-                      "the test method should appear as an ancestor")
+        XCTAssertTrue(p.counts.keys.contains { $0.contains { $0.contains("SamplerTests.oneThread") } },
+                      "the test's own function should appear as an ancestor")
     }
 
     func testTwoThreadsIncludingOneStartedLater() throws {

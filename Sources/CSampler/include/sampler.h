@@ -44,7 +44,17 @@ typedef struct {
     size_t max_pcs;         ///< PC slots shared by all samples (a full arena drops samples, counted)
     int max_depth;          ///< frames per stack, 1...WS_MAX_DEPTH
     int rescan_ms;          ///< how often the helper thread looks for new threads
+    int unwinder;           ///< WS_UNWIND_BACKTRACE (default) or WS_UNWIND_STEP
 } ws_sampler_config;
+
+/// How the handler unwinds.
+enum {
+    /// unw_backtrace (libunwind's per-thread cached frame-type trace, through the signal frame) cut at the
+    /// interrupted PC; falls back to WS_UNWIND_STEP for a sample whose PC it cannot find.
+    WS_UNWIND_BACKTRACE = 0,
+    /// unw_init_local2(ucontext, UNW_INIT_SIGNAL_FRAME) + unw_step: DWARF for every frame, several times slower.
+    WS_UNWIND_STEP = 1,
+};
 
 /// Counters of one session (valid after ws_sampler_stop).
 typedef struct {
@@ -59,6 +69,8 @@ typedef struct {
     double wall_seconds;      ///< start ... stop
     double cpu_seconds;       ///< process CPU time (user + system) between start and stop
     double thread_seconds;    ///< sum over sampled threads of the clock's time while armed (CPU or wall)
+    double handler_seconds;   ///< time spent inside the SIGPROF handler (unwinding, recording), all threads
+    uint64_t step_unwinds;    ///< samples unwound with unw_step (WS_UNWIND_STEP, or the backtrace path's fallback)
 } ws_sampler_stats;
 
 /// One recorded stack: pcs[0] is the interrupted instruction, pcs[1...] return addresses (callers).
