@@ -12,6 +12,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +46,7 @@ typedef struct {
     timer_t timer;
     clockid_t clock;      // the clock the timer counts (thread CPU clock or CLOCK_MONOTONIC)
     uint64_t armed_at;    // that clock's reading when armed
+    int perf_fd;          // WS_CLOCK_TASK: the thread's task-clock perf event (else -1)
     int alive;
 } thread_timer_t;
 
@@ -184,23 +188,80 @@ static uint64_t next_random(void) {
     return g_rng;
 }
 
+static int g_task_errno = 0;          // why the last task-clock event could not be opened
+static int g_task_exclude_kernel = 0; // kernel.perf_event_paranoid forced exclude_kernel
+
+static int thread_exists(int32_t tid) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/task/%d", (int)tid);
+    return access(p, F_OK) == 0;
+}
+
+/// WS_CLOCK_TASK: a software task-clock perf event on `tid` whose every overflow (one per interval of the
+/// thread's CPU time, measured by an hrtimer, not at the tick) sends SIGPROF to that thread (F_SETSIG +
+/// F_SETOWN_EX). Returns 1, 0 if the thread is gone, -1 on failure (errno kept in g_task_errno).
+static int arm_task_clock(thread_timer_t *t, uint64_t interval) {
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.type = PERF_TYPE_SOFTWARE;
+    a.size = sizeof a;
+    a.config = PERF_COUNT_SW_TASK_CLOCK;
+    a.sample_period = interval;
+    a.disabled = 1;
+    a.exclude_hv = 1;
+    a.exclude_kernel = (unsigned)g_task_exclude_kernel;
+    a.wakeup_events = 1;
+    int fd = (int)syscall(SYS_perf_event_open, &a, t->tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EPERM) && !g_task_exclude_kernel) {
+        // Unprivileged with kernel.perf_event_paranoid = 2: user-mode only (time in syscalls is not sampled).
+        g_task_exclude_kernel = 1;
+        a.exclude_kernel = 1;
+        fd = (int)syscall(SYS_perf_event_open, &a, t->tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    }
+    if (fd < 0) {
+        g_task_errno = errno;
+        return thread_exists(t->tid) ? -1 : 0;
+    }
+    struct f_owner_ex owner = { F_OWNER_TID, t->tid };
+    if (fcntl(fd, F_SETFL, O_ASYNC) != 0 || fcntl(fd, F_SETSIG, SIGPROF) != 0 || fcntl(fd, F_SETOWN_EX, &owner) != 0 ||
+        ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+        g_task_errno = errno;
+        close(fd);
+        return thread_exists(t->tid) ? -1 : 0;
+    }
+    t->perf_fd = fd;
+    return 1;
+}
+
+/// The task-clock event's count: the thread's CPU time since it was enabled (ns).
+static uint64_t task_clock_ns(int fd) {
+    uint64_t v = 0;
+    return read(fd, &v, sizeof v) == (ssize_t)sizeof v ? v : 0;
+}
+
 /// Arms a timer sending SIGPROF to `tid`. Returns 1 on success, 0 if the thread is gone, -1 on failure.
 static int arm_thread(int32_t tid) {
     if (g_nthreads >= WS_MAX_THREADS) return -1;
     thread_timer_t *t = &g_threads[g_nthreads];
     memset(t, 0, sizeof *t);
     t->tid = tid;
+    t->perf_fd = -1;
+    if (g_cfg.clock == WS_CLOCK_TASK) {
+        uint64_t interval = (uint64_t)(1e9 / g_cfg.hz);
+        int rc = arm_task_clock(t, interval < 10000 ? 10000 : interval);
+        if (rc != 1) return rc;
+        t->alive = 1;
+        g_nthreads++;
+        g_threads_sampled++;
+        return 1;
+    }
     t->clock = g_cfg.clock == WS_CLOCK_WALL ? CLOCK_MONOTONIC : thread_cpu_clock(tid);
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGPROF;
     sev._sigev_un._tid = tid;
-    if (timer_create(t->clock, &sev, &t->timer) != 0) {
-        char p[64];
-        snprintf(p, sizeof p, "/proc/self/task/%d", (int)tid);
-        return access(p, F_OK) == 0 ? -1 : 0;
-    }
+    if (timer_create(t->clock, &sev, &t->timer) != 0) return thread_exists(tid) ? -1 : 0;
     uint64_t interval = (uint64_t)(1e9 / g_cfg.hz);
     if (interval < 1000) interval = 1000;
     // First expiry at a random phase, so threads (and the kernel tick) are not sampled in lockstep.
@@ -223,6 +284,14 @@ static int arm_thread(int32_t tid) {
 
 static void disarm(thread_timer_t *t, int thread_alive) {
     if (!t->alive) return;
+    if (t->perf_fd >= 0) {
+        ioctl(t->perf_fd, PERF_EVENT_IOC_DISABLE, 0);
+        g_thread_seconds += (double)task_clock_ns(t->perf_fd) / 1e9;  // readable even after the thread exited
+        close(t->perf_fd);
+        t->perf_fd = -1;
+        t->alive = 0;
+        return;
+    }
     if (thread_alive) {
         uint64_t now = clock_ns(t->clock);
         if (now >= t->armed_at) g_thread_seconds += (double)(now - t->armed_at) / 1e9;
@@ -292,7 +361,7 @@ static void *alloc_touched(size_t bytes) {
 int ws_sampler_start(const ws_sampler_config *cfg, char *err, size_t errlen) {
     if (g_running) return fail(err, errlen, "the sampler is already running");
     if (!cfg) return fail(err, errlen, "no configuration");
-    if (cfg->clock != WS_CLOCK_CPU && cfg->clock != WS_CLOCK_WALL) return fail(err, errlen, "unknown clock");
+    if (cfg->clock != WS_CLOCK_CPU && cfg->clock != WS_CLOCK_WALL && cfg->clock != WS_CLOCK_TASK) return fail(err, errlen, "unknown clock");
     if (!(cfg->hz >= 1 && cfg->hz <= 100000)) return fail(err, errlen, "sampling rate must be in 1...100000 Hz");
     if (cfg->max_depth < 1 || cfg->max_depth > WS_MAX_DEPTH) return fail(err, errlen, "max depth must be in 1...256");
     if (cfg->max_samples < 1 || cfg->max_pcs < 1) return fail(err, errlen, "buffer sizes must be positive");
@@ -312,6 +381,7 @@ int ws_sampler_start(const ws_sampler_config *cfg, char *err, size_t errlen) {
     atomic_store(&g_truncated, 0); atomic_store(&g_signals, 0); atomic_store(&g_overruns, 0);
     atomic_store(&g_handler_ns, 0); atomic_store(&g_step_unwinds, 0);
     g_nthreads = 0; g_threads_sampled = 0; g_timer_failures = 0; g_thread_seconds = 0;
+    g_task_errno = 0; g_task_exclude_kernel = 0;
 
     // Per-thread caches: no global lock shared between handlers on different threads.
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -341,7 +411,13 @@ int ws_sampler_start(const ws_sampler_config *cfg, char *err, size_t errlen) {
     if (g_threads_sampled == 0) {
         atomic_store(&g_active, 0);
         ws_sampler_release();
-        return fail(err, errlen, "cannot arm a CPU-time timer on any thread (timer_create failed)");
+        if (g_cfg.clock == WS_CLOCK_TASK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "cannot open a task-clock perf event (perf_event_open: %s); the cpu clock needs no permission",
+                     strerror(g_task_errno));
+            return fail(err, errlen, msg);
+        }
+        return fail(err, errlen, "cannot arm a timer on any thread (timer_create failed)");
     }
     // The helper never receives SIGPROF: it starts with the signal blocked.
     sigset_t block, old;
@@ -396,6 +472,7 @@ void ws_sampler_get_stats(ws_sampler_stats *out) {
     out->thread_seconds = g_thread_seconds;
     out->handler_seconds = (double)atomic_load(&g_handler_ns) / 1e9;
     out->step_unwinds = atomic_load(&g_step_unwinds);
+    out->user_only = g_task_exclude_kernel;
 }
 
 size_t ws_sampler_sample_count(void) {

@@ -33,6 +33,8 @@ public struct SamplerStats: Codable, Sendable, Equatable {
     public var handlerSeconds: Double
     /// Samples unwound with unw_step (the step unwinder, or the backtrace unwinder's fallback).
     public var stepUnwinds: Int
+    /// The task clock could sample user time only (kernel.perf_event_paranoid).
+    public var userOnly: Bool
     /// Samples per second of the sampling clock, per thread (the achieved rate to compare with the requested one).
     public var achievedHz: Double { threadSeconds > 0 ? Double(samples) / threadSeconds : 0 }
     public var dropped: Int { droppedBufferFull + droppedUnwindFailed }
@@ -48,8 +50,11 @@ public enum SignalSampler {
         case cpu
         /// Wall time (CLOCK_MONOTONIC) per thread: sleeping threads are sampled too; up to ~1 kHz.
         case wall
+        /// Each thread's CPU time from a perf task-clock event (hrtimer, not the tick): precise at any rate;
+        /// needs perf_event_open (kernel.perf_event_paranoid <= 2).
+        case task
         /// The rate used when none is asked for.
-        public var defaultHz: Double { self == .cpu ? 250 : 997 }
+        public var defaultHz: Double { self == .wall ? 997 : 250 }
     }
 
     /// How the signal handler unwinds the interrupted thread.
@@ -88,7 +93,11 @@ public enum SignalSampler {
     /// Starts sampling every thread of the process. Throws `ProfilingError` with the reason.
     public static func start(_ config: Config) throws {
         var c = ws_sampler_default_config()
-        c.clock = Int32(config.clock == .cpu ? WS_CLOCK_CPU : WS_CLOCK_WALL)
+        switch config.clock {
+        case .cpu: c.clock = Int32(WS_CLOCK_CPU)
+        case .wall: c.clock = Int32(WS_CLOCK_WALL)
+        case .task: c.clock = Int32(WS_CLOCK_TASK)
+        }
         c.hz = config.hz
         c.unwinder = Int32(config.unwinder == .backtrace ? WS_UNWIND_BACKTRACE : WS_UNWIND_STEP)
         c.max_samples = max(1, config.maxSamples)
@@ -121,7 +130,7 @@ public enum SignalSampler {
             truncated: Int(s.truncated), signals: Int(s.signals), timerOverruns: Int(s.overruns),
             threadsSampled: Int(s.threads_sampled), timerFailures: Int(s.timer_failures),
             wallSeconds: s.wall_seconds, cpuSeconds: s.cpu_seconds, threadSeconds: s.thread_seconds,
-            handlerSeconds: s.handler_seconds, stepUnwinds: Int(s.step_unwinds))
+            handlerSeconds: s.handler_seconds, stepUnwinds: Int(s.step_unwinds), userOnly: s.user_only != 0)
         return (samples, stats)
     }
 

@@ -26,7 +26,7 @@ extension Workbench {
         @OptionGroup var engine: EngineFlags
         @Option(help: "signal (in-process SIGPROF sampler; default) or perf (perf record).")
         var backend: String?
-        @Option(help: "Signal backend clock: cpu (each thread's CPU time) or wall (CLOCK_MONOTONIC per thread).")
+        @Option(help: "Signal backend clock: cpu (each thread's CPU time, timer_create: tick-limited), wall (CLOCK_MONOTONIC per thread) or task (CPU time from a perf task-clock event: precise, needs perf_event_open).")
         var clock: String = "cpu"
         @Option(help: "Signal backend unwinder: backtrace (libunwind's cached trace cut at the interrupted PC) or step (unw_step on the signal context: slower).")
         var unwind: String = "backtrace"
@@ -129,7 +129,7 @@ extension Workbench {
         }
 
         func parsedClock() throws -> SignalSampler.Clock {
-            guard let c = SignalSampler.Clock(rawValue: clock) else { throw WorkbenchError("unknown clock '\(clock)' (known: cpu, wall)") }
+            guard let c = SignalSampler.Clock(rawValue: clock) else { throw WorkbenchError("unknown clock '\(clock)' (known: cpu, wall, task)") }
             return c
         }
 
@@ -180,13 +180,14 @@ extension Workbench {
             let timings = w.gpt.timers.report()
             meta.ops = Profile.opRows(timings: timings, byTag: byTag)
 
-            var header = "workbench profile: signal backend, \(clock == .cpu ? "CPU-time" : "wall-clock") timers on every thread, \(fmt(rate)) Hz requested per thread, \(unwinder.rawValue) unwinder\n"
+            let clockName = ["cpu": "CPU-time timers", "wall": "wall-clock timers", "task": "task-clock perf events"][clock.rawValue]!
+            var header = "workbench profile: signal backend, \(clockName) on every thread, \(fmt(rate)) Hz requested per thread, \(unwinder.rawValue) unwinder\(stats.userOnly ? " (user time only: kernel.perf_event_paranoid)" : "")\n"
             header += "workload: \(meta.workload!); \(meta.engine!)\n"
             header += "model: \(w.modelPath)\n"
             let mainTid = Int32(getpid())
             let perThread = byThread.sorted { $0.value > $1.value }.map { "\($0.key == mainTid ? "main thread" : "thread \($0.key)"): \($0.value)" }.joined(separator: ", ")
             header += String(format: "samples: %d from %d threads (%@); achieved %.0f Hz per thread-%@-second (%d timer overruns)\n",
-                             profile.total, byThread.count, perThread as NSString, stats.achievedHz, clock == .cpu ? "CPU" : "wall", stats.timerOverruns)
+                             profile.total, byThread.count, perThread as NSString, stats.achievedHz, clock == .wall ? "wall" : "CPU", stats.timerOverruns)
             header += String(format: "dropped: %d (buffer full %d, unwind failed %d); truncated stacks: %d; sampler cost: %.1f ms in the handler (%.1f µs per sample, %.2f%% of the CPU time; %d samples unwound with unw_step)\n",
                              stats.dropped, stats.droppedBufferFull, stats.droppedUnwindFailed, stats.truncated,
                              1000 * stats.handlerSeconds, stats.signals > 0 ? 1e6 * stats.handlerSeconds / Double(stats.signals) : 0, stats.handlerPercent,

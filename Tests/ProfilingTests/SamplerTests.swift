@@ -111,6 +111,19 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(Set(tags.keys).subtracting([0, 7, 9]), [], "\(tags)")
     }
 
+    func testTaskClockSamplesAboveTheTickRate() throws {
+        do { try SignalSampler.start(.init(clock: .task, hz: 1000)) } catch {
+            throw XCTSkip("perf_event_open is not permitted here: \(error)")
+        }
+        let me = SignalSampler.currentThreadID
+        _ = profilingTestsHotCaller(cpuSeconds: 0.4)
+        let (samples, stats) = SignalSampler.stop()
+        // An hrtimer on the thread's CPU time, not the 250 Hz tick: ~400 samples in 0.4 CPU-seconds.
+        XCTAssertGreaterThan(stats.achievedHz, 500, "\(stats)")
+        XCTAssertEqual(stats.timerOverruns, 0)
+        check(samples, tids: [me], minimumPerThread: 200)
+    }
+
     func testWallClockSamplesASleepingThread() throws {
         try SignalSampler.start(.init(clock: .wall, hz: 500))
         let me = SignalSampler.currentThreadID

@@ -29,6 +29,9 @@ enum {
     WS_CLOCK_CPU = 0,
     /// Wall time (CLOCK_MONOTONIC), one timer per thread: sleeping threads are sampled too.
     WS_CLOCK_WALL = 1,
+    /// Each thread's CPU time measured by a perf task-clock event (perf_event_open, hrtimer-based): no tick
+    /// granularity, any rate; needs kernel.perf_event_paranoid <= 2 (user time only at 2 when unprivileged).
+    WS_CLOCK_TASK = 2,
 };
 
 /// Deepest stack recorded; deeper stacks keep their innermost WS_MAX_DEPTH frames and count as truncated.
@@ -38,7 +41,7 @@ enum {
 
 /// What to sample and how much room to preallocate.
 typedef struct {
-    int clock;              ///< WS_CLOCK_CPU or WS_CLOCK_WALL
+    int clock;              ///< WS_CLOCK_CPU, WS_CLOCK_WALL or WS_CLOCK_TASK
     double hz;              ///< requested samples per second per thread
     size_t max_samples;     ///< sample slots (a full buffer drops further samples, counted)
     size_t max_pcs;         ///< PC slots shared by all samples (a full arena drops samples, counted)
@@ -71,6 +74,7 @@ typedef struct {
     double thread_seconds;    ///< sum over sampled threads of the clock's time while armed (CPU or wall)
     double handler_seconds;   ///< time spent inside the SIGPROF handler (unwinding, recording), all threads
     uint64_t step_unwinds;    ///< samples unwound with unw_step (WS_UNWIND_STEP, or the backtrace path's fallback)
+    int user_only;            ///< WS_CLOCK_TASK had to exclude kernel time (perf_event_paranoid)
 } ws_sampler_stats;
 
 /// One recorded stack: pcs[0] is the interrupted instruction, pcs[1...] return addresses (callers).
