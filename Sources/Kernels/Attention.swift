@@ -23,6 +23,33 @@ public struct AttentionArgs {
 
     /// Work items: one per (query position, head).
     public var items: Int { T * NH }
+    /// Keys attended by the first n items (item i * NH + h attends pos0 + i + 1 keys).
+    @inlinable
+    public func keysBefore(item n: Int) -> Int {
+        let rows = n / NH, partial = n % NH
+        return NH * (rows * pos0 + rows * (rows + 1) / 2) + partial * (pos0 + rows + 1)
+    }
+
+    /// Contiguous range `ith` of `nth` that cut the items into about equal work (keys attended). With the
+    /// causal mask later rows cost more, so equal item counts would leave the first workers idle
+    /// (at pos0 = 0 the first half of the rows is only a quarter of the work).
+    public func balancedItems(ith: Int, nth: Int) -> Range<Int> {
+        let total = keysBefore(item: items)
+        // the first item n whose prefix holds at least k/nth of the work
+        func cut(_ k: Int) -> Int {
+            if k <= 0 { return 0 }
+            if k >= nth { return items }
+            let target = (total * k + nth - 1) / nth
+            var lo = 0, hi = items
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if keysBefore(item: mid) >= target { hi = mid } else { lo = mid + 1 }
+            }
+            return lo
+        }
+        return cut(ith)..<cut(ith + 1)
+    }
+
     /// Floating-point operations (q·k and att·v, 2 flops per multiply-add) of the whole call.
     public var flops: Double {
         // sum over query rows of (t + 1) keys, each 2·hs for the scores and 2·hs for the values, per head
@@ -50,11 +77,12 @@ public struct AttentionVariant: Sendable {
         if usesPool, let pool { split(a, pool: pool) } else { kernel(a, 0..<a.items, 0) }
     }
 
-    /// Runs the variant with its items split across every worker of `pool` (the engine's way).
+    /// Runs the variant with its items split across every worker of `pool` (the engine's way), in
+    /// contiguous ranges of about equal work (`AttentionArgs.balancedItems`).
     public func split(_ a: AttentionArgs, pool: WorkerPool) {
         if pool.count == 1 || a.items < 2 { kernel(a, 0..<a.items, 0); return }
         pool.run { ith, nth in
-            let r = WorkerPool.split(a.items, ith: ith, nth: nth)
+            let r = a.balancedItems(ith: ith, nth: nth)
             if !r.isEmpty { kernel(a, r, ith) }
         }
     }

@@ -3,7 +3,8 @@
 import CBLAS
 import Synchronization
 
-/// out[:, columns] = inp · weight[columns, :]ᵀ (cblas_sgemm, row-major, weight transposed), then + bias.
+/// out[:, columns] = inp · weight[columns, :]ᵀ (cblas_sgemm, row-major, weight transposed; cblas_sgemv
+/// when T = 1), then + bias.
 /// out: [T, OC], inp: [T, C], weight: [>= OC, C] (row-major), bias: [OC] or nil. `threads` is the number
 /// of OpenBLAS threads for the call (set with openblas_set_num_threads when it changes).
 public func matmulForwardBLAS(
@@ -14,8 +15,13 @@ public func matmulForwardBLAS(
     if columns.isEmpty || T == 0 { return }
     BLASThreads.use(threads)
     let lo = columns.lowerBound, n = columns.count
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(n), Int32(C),
-                1, inp, Int32(C), weight + lo * C, Int32(C), 0, out + lo, Int32(OC))
+    if T == 1 {
+        // decode: OpenBLAS's sgemm does not switch to its matrix-vector kernel by itself
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(C), 1, weight + lo * C, Int32(C), inp, 1, 0, out + lo, 1)
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(n), Int32(C),
+                    1, inp, Int32(C), weight + lo * C, Int32(C), 0, out + lo, Int32(OC))
+    }
     guard let bias else { return }
     for t in 0..<T {
         let row = out + t * OC

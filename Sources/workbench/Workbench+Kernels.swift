@@ -13,7 +13,7 @@ extension Workbench {
             The reference (variant 0) is what every other variant is checked against; the engine default is what
             `run` and the other commands use when no --matmul / --attention is given.
             --time is a quick napkin-math harness (median of repeated calls, GFLOP/s and weight GB/s); use
-            `workbench compare` for statistics. Weights are cycled over copies totalling >= 64 MB so T=1 calls
+            `workbench compare` for statistics. Weights are cycled over copies totalling >= 256 MB (8x the L3) so T=1 calls
             stream them from memory, as a forward pass does.
             """)
 
@@ -150,7 +150,7 @@ private struct KernelHarness {
 
     func matmul(T: Int, C: Int, OC: Int, only: Set<String>?) {
         let bytes = OC * C * MemoryLayout<Float>.size
-        let copies = max(1, (64 << 20) / bytes + 1)
+        let copies = max(1, (256 << 20) / bytes + 1)
         let weights = (0..<copies).map { WeightMatrix(copying: Self.randomFloats(OC * C, seed: UInt64(1 + $0)), rows: OC, cols: C) }
         let inp = Self.randomFloats(T * C, seed: 99), bias = Self.randomFloats(OC, seed: 98)
         var ref = [Float](repeating: 0, count: T * OC), out = ref
