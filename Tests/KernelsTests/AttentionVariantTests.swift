@@ -97,6 +97,29 @@ final class AttentionVariantTests: XCTestCase {
         }
     }
 
+    /// The engine's split: contiguous ranges that cover every item once, each within one item's cost of
+    /// an equal share of the keys attended (a first-half/second-half split would be 25% / 75% at pos0 = 0).
+    func testBalancedItemRanges() {
+        var dummy: Float = 0
+        withUnsafeMutablePointer(to: &dummy) { p in
+            for (pos0, T, NH) in [(0, 256, 12), (0, 1, 12), (100, 7, 3), (0, 2, 1), (5, 37, 4), (0, 3, 2)] {
+                let a = AttentionArgs(out: p, qkv: p, pos0: pos0, T: T, C: NH, NH: NH, scratch: p, scratchStride: 1)
+                let total = a.keysBefore(item: a.items)
+                XCTAssertEqual(total, (0..<T).reduce(0) { $0 + NH * (pos0 + $1 + 1) })
+                for nth in [1, 2, 3, 5] {
+                    let ranges = (0..<nth).map { a.balancedItems(ith: $0, nth: nth) }
+                    XCTAssertEqual(ranges.first!.lowerBound, 0)
+                    XCTAssertEqual(ranges.last!.upperBound, a.items)
+                    for (r, s) in zip(ranges, ranges.dropFirst()) { XCTAssertEqual(r.upperBound, s.lowerBound) }
+                    for r in ranges {
+                        let work = a.keysBefore(item: r.upperBound) - a.keysBefore(item: r.lowerBound)
+                        XCTAssertLessThanOrEqual(work, total / nth + pos0 + T + 1, "pos0=\(pos0) T=\(T) nth=\(nth) \(r)")
+                    }
+                }
+            }
+        }
+    }
+
     func testOnlyTheGivenItemsAreWritten() {
         let (C, NH, T) = (36, 3, 9)
         let p = AttentionProblem(positions: T, C: C, NH: NH)
