@@ -64,18 +64,20 @@ public struct GatePolicy: Codable, Equatable, Sendable {
     public var shareFloor: Double, shareCap: Double
 
     public init(madMultiplier: Double = 4, runSpreadMultiplier: Double = 1.5,
-                ratioFloor: Double = 0.10, ratioCap: Double = 1.0, summaryCap: Double = 0.15,
+                ratioFloor: Double = 0.10, ratioCap: Double = 1.0, summaryCap: Double = 0.25,
                 timeFloor: Double = 0.25, timeCap: Double = 0.60,
                 instructionsFloor: Double = 0.02, instructionsCap: Double = 0.10,
-                shareFloor: Double = 2.0, shareCap: Double = 5.0) {
+                shareFloor: Double = 2.0, shareCap: Double = 10.0) {
         self.madMultiplier = madMultiplier; self.runSpreadMultiplier = runSpreadMultiplier
         self.ratioFloor = ratioFloor; self.ratioCap = ratioCap; self.summaryCap = summaryCap; self.timeFloor = timeFloor; self.timeCap = timeCap
         self.instructionsFloor = instructionsFloor; self.instructionsCap = instructionsCap
         self.shareFloor = shareFloor; self.shareCap = shareCap
     }
 
-    /// The `full` suite's policy: a 20 % slowdown of a kernel must fail, so summary thresholds stay <= 15 %;
-    /// single shapes may be as noisy as they measure (up to +100 %) and catch only what exceeds their noise.
+    /// The `full` suite's policy: single shapes may be as noisy as they measure (up to +100 %) and catch only
+    /// what exceeds their noise; summaries are capped at +25 %. A quiet summary (drift <= 6 % between runs, as
+    /// the engine default's geometric mean over the T=64 shapes measures here) gets a threshold <= 10 %, so a
+    /// 20 % uniform slowdown of that variant fails (Notes/gates.md).
     public static let full = GatePolicy()
     /// The `quick` suite's (tiny shapes, used by tests): wide, so only gross changes fail (an injected 2x
     /// slowdown must; noise must not).

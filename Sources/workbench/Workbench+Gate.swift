@@ -5,17 +5,18 @@ import GPT2
 import Kernels
 
 // `workbench gate`: the regression gate. A fixed suite is measured and compared with a baseline in Profiles/
-// (Bench's GateSession does the comparing; this file only builds the suite's cases):
-//   - every matmul variant of the registry on the model's real shapes (T=64 prefill rows for the four layer
-//     matmuls, T=1 decode rows for all five; the lm-head only ever runs on the last row), and every attention
-//     variant on a prefill (T=64) and a decode step (T=1 at position 256): each as a ratio of its time to a
-//     frozen yardstick timed in the same rounds (interleaved, same threads), after checking its output against
-//     the reference variant;
-//   - a whole generation on the tiny synthetic model and on the 124M-shaped one with the engine's default
-//     variants: time to the first token, time per later token, each op's share of the forward passes
-//     (per-op timers), the token stream, and a checksum of the logits;
+// (Bench's GateSession compares; this file only builds the suite's cases from the registries):
+//   - every matmul variant on the model's real shapes (T=64 prefill rows for the four layer matmuls, T=1 decode
+//     rows for all five: the lm-head only ever runs on the last row) and every attention variant on a prefill
+//     (T=64) and a decode step (T=1 at position 256), each checked against the reference variant, then timed as a
+//     ratio to a frozen yardstick interleaved in the same rounds, single-threaded on the thread's CPU clock; per
+//     variant also the geometric mean over the shapes of one token count (the summary a uniform slowdown fails);
+//   - a whole generation on the tiny synthetic model and on the 124M-shaped one with the engine's default variants:
+//     time to the first token and per later token (one thread, CPU clock), each op's share of each prefill and
+//     decode forward pass (per-op timers), the token stream, and a checksum of the logits;
 //   - instruction counts of `workbench run` on the tiny model, when perf or callgrind can count them here.
 // Exit status: 0 every metric holds, 1 a regression or a wrong result, 2 bad input (missing/corrupt baseline).
+// Why one thread and the CPU clock: Sources/Bench/GateTiming.swift; the numbers: Notes/gates.md.
 
 extension Workbench {
     /// `workbench gate`: measure the suite, compare with the baseline, exit 0 / 1 / 2.
@@ -23,10 +24,12 @@ extension Workbench {
         static let configuration = CommandConfiguration(
             abstract: "Regression gate: measure a fixed suite and compare it with a baseline (exit 0 pass, 1 regression, 2 bad input).",
             discussion: """
-            Metrics: each kernel variant's time as a ratio to a frozen yardstick timed in the same rounds; each op's \
-            share of the forward pass; generation times (compared only on the baseline's machine); instruction counts \
-            where perf or callgrind can count them; generated tokens and a logits checksum. A metric past its \
-            threshold is re-measured (--retries) and fails only if every measurement is past it.
+            Metrics: each kernel variant's time as a ratio to a frozen yardstick timed in the same rounds (one thread, \
+            CPU clock), per shape and as a geometric mean per variant; each op's share of the forward pass; generation \
+            times (compared only on the baseline's machine); instruction counts where perf or callgrind can count them; \
+            generated tokens and a logits checksum. A metric past its threshold is re-measured (--retries) and fails \
+            only if every measurement is past it. Make baselines with several runs (--update-baseline --runs 5) so \
+            thresholds cover the drift between runs. Format: Profiles/README.md.
             CI: swift build -c release --product workbench && .build/release/workbench gate --markdown gate.md
             """)
 
@@ -170,6 +173,9 @@ struct GateSuiteSpec {
         var n: Int
         var repetitions: Int
         var shares: Bool
+        /// Also time the decode step as a ratio to streaming the weights once (meaningful when the weights do
+        /// not fit in the caches, as the 124M model's 498 MB).
+        var decodeRatio: Bool
     }
     var name: String
     /// The model whose matmul and attention shapes are timed.
@@ -203,8 +209,8 @@ struct GateSuiteSpec {
         attentionShapes: [(64, 0), (1, 255)],
         rounds: 15, minimumSampleSeconds: 0.002,
         generations: [
-            Generation(label: "tiny", config: .tiny, promptLength: 8, n: 64, repetitions: 20, shares: false),
-            Generation(label: "124M", config: .gpt2_124M, promptLength: 64, n: 88, repetitions: 6, shares: true),
+            Generation(label: "tiny", config: .tiny, promptLength: 8, n: 64, repetitions: 20, shares: false, decodeRatio: false),
+            Generation(label: "124M", config: .gpt2_124M, promptLength: 64, n: 88, repetitions: 6, shares: true, decodeRatio: true),
         ],
         policy: .full, defaultBaseline: "Profiles/baseline.json")
 
@@ -214,7 +220,7 @@ struct GateSuiteSpec {
         matmulShapes: [(32, MatmulSite.allCases), (1, MatmulSite.allCases)],
         attentionShapes: [(32, 0), (1, 31)],
         rounds: 9, minimumSampleSeconds: 0.001,
-        generations: [Generation(label: "tiny", config: .tiny, promptLength: 4, n: 32, repetitions: 9, shares: true)],
+        generations: [Generation(label: "tiny", config: .tiny, promptLength: 4, n: 32, repetitions: 9, shares: true, decodeRatio: false)],
         policy: .quick, defaultBaseline: "Profiles/baseline-quick.json")
 }
 
@@ -291,6 +297,29 @@ func gateYardstickMatmul(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointe
     }
 }
 
+/// The yardstick of memory-bound shapes (T=1: each weight is used once, so the time is the time to stream the
+/// weights): a frozen SIMD sum over `n` floats, four accumulators, scalar tail. Its time moves with the memory
+/// traffic of the neighbours exactly as a memory-bound kernel's does, so their ratio does not.
+@inline(never)
+func gateYardstickStream(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    let raw = UnsafeRawPointer(p)
+    var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
+    var i = 0
+    while i + 64 <= n {
+        a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        a1 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+        a2 += raw.loadUnaligned(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
+        a3 += raw.loadUnaligned(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
+        i += 64
+    }
+    var s = ((a0 + a1) + (a2 + a3)).sum()
+    while i < n { s += p[i]; i += 1 }
+    return s
+}
+
+/// Keeps the stream yardstick's result alive (so the optimiser cannot drop the loop).
+nonisolated(unsafe) var gateYardstickSink: Float = 0
+
 /// Float buffers that live as long as one measurement, each aligned to a 4 KiB page: the same layout in
 /// every run, so cache-set conflicts do not change from one gate run to the next.
 final class GateBuffers {
@@ -330,6 +359,9 @@ struct GateSuite {
     let attentionVariants: [AttentionVariant]
     /// The largest normalised error a variant may have against the reference.
     static let errorBound = 1e-4
+    /// Matmuls with at most this many rows are timed against the streaming yardstick (memory-bound), others
+    /// against the frozen naive loop (compute-bound).
+    static let memoryBoundRows = 4
 
     init(spec: GateSuiteSpec, threads: Int, injections: [SlowdownInjection], scratch: String) throws {
         self.spec = spec; self.threads = threads; self.injections = injections; self.scratch = scratch
@@ -341,7 +373,7 @@ struct GateSuite {
     var availability: [String] {
         let shapes = spec.matmulShapes.reduce(0) { $0 + $1.sites.count }
         return [
-            "ratios: \(matmulVariants.count) matmul variants (\(matmulVariants.map(\.name).joined(separator: ", "))) on \(shapes) \(spec.shapesLabel) shapes, \(attentionVariants.count) attention variants (\(attentionVariants.map(\.name).joined(separator: ", "))) on \(spec.attentionShapes.count), each / a frozen yardstick timed in the same rounds (one thread, CPU clock); per variant, the geometric mean over shapes",
+            "ratios: \(matmulVariants.count) matmul variants (\(matmulVariants.map(\.name).joined(separator: ", "))) on \(shapes) \(spec.shapesLabel) shapes, \(attentionVariants.count) attention variants (\(attentionVariants.map(\.name).joined(separator: ", "))) on \(spec.attentionShapes.count), each / a frozen yardstick timed in the same rounds (naive loop; weight stream for T <= \(GateSuite.memoryBoundRows)), one thread, CPU clock; per variant, the geometric mean over the shapes of each T",
             "times and op shares: generation on \(spec.generations.map { "the \($0.label) model" }.joined(separator: " and ")) with the default variants (matmul \(MatmulVariants.defaultName), attention \(AttentionVariants.defaultName)), \(threads == 1 ? "one thread, CPU clock" : "\(threads) threads, wall clock"); times compared only on the baseline's machine",
             "correctness: token streams, logits checksums, every variant's error vs the reference",
         ]
@@ -405,12 +437,19 @@ struct GateSuite {
                                       threshold: Threshold(absolute: GateSuite.errorBound),
                                       note: "largest normalised error of any variant vs \(matmulVariants[0].name) (worst: \(worst.name))"))
 
+            // The yardstick: the frozen naive loop on the same shape when the shape is compute-bound (2T flops per
+            // weight loaded), a frozen stream over the weights when it is memory-bound (T <= 4).
             let a = args(out)
-            let ratios = ratiosToYardstick({ yard.split(a, pool: pool) }, matmulVariants.map { v in { v.split(a, pool: pool) } })
+            let memoryBound = T <= GateSuite.memoryBoundRows
+            let w = weight.data, count = OC * C
+            let yardBody: () -> Void = memoryBound ? { gateYardstickSink += gateYardstickStream(w, count) }
+                                                   : { yard.split(a, pool: pool) }
+            let ratios = ratiosToYardstick(yardBody, matmulVariants.map { v in { v.split(a, pool: pool) } })
+            let unit = memoryBound ? "streaming the weights once (frozen SIMD sum)" : "the frozen naive loop's"
             for (i, (v, r)) in zip(matmulVariants, ratios).enumerated() {
                 perVariant[i].append(r)
                 ms.append(GateMeasurement(name: "matmul/\(v.name)/\(site.rawValue)/T\(T)", kind: .ratio, unit: "x", samples: r,
-                                          note: "time of \(v.name) on \(site.rawValue) (OC=\(OC), C=\(C), T=\(T)) / the yardstick's"))
+                                          note: "time of \(v.name) on \(site.rawValue) (OC=\(OC), C=\(C), T=\(T)) / \(unit) time"))
             }
         }
         for (v, series) in zip(matmulVariants, perVariant) {
@@ -527,10 +566,18 @@ struct GateSuite {
 
         // Timing: one thread on the thread's CPU clock (all the work); more threads on the wall clock.
         let clock: () -> UInt64 = threads == 1 ? threadCPUNanos : monotonicNanos
-        var prefill: [Double] = [], decode: [Double] = []
+        var prefill: [Double] = [], decode: [Double] = [], decodeRatio: [Double] = []
+        let parameters = ckpt.parameters, parameterCount = ckpt.config.parameterCount
         var prefillShares: [String: [Double]] = [:], decodeShares: [String: [Double]] = [:]
         var stream = tokens.map(String.init).joined(separator: " ")
         for _ in 0..<g.repetitions {
+            // The decode step streams every weight once: time that stream too, right before (CPU clock).
+            var streamMs = 0.0
+            if g.decodeRatio {
+                let s0 = threadCPUNanos()
+                gateYardstickSink += gateYardstickStream(parameters, parameterCount)
+                streamMs = Double(threadCPUNanos() - s0) / 1e6
+            }
             model.timers.reset()
             var first: UInt64 = 0
             var steps = 0
@@ -554,9 +601,10 @@ struct GateSuite {
             }
             prefill.append(Double(first - t0) / 1e6)
             decode.append(Double(t1 - first) / 1e6 / Double(max(1, again.count - 1)))
+            if streamMs > 0 { decodeRatio.append(decode.last! / streamMs) }
         }
         let clockName = threads == 1 ? "CPU time, 1 thread" : "wall time, \(threads) threads"
-        var ms = [
+        var ms: [GateMeasurement] = [
             GateMeasurement(name: "\(key)/tokens", kind: .exact, unit: "tokens", text: stream,
                             note: "\(g.n - g.promptLength) tokens after a \(g.promptLength)-token prompt, gpt.c sampling"),
             GateMeasurement(name: "\(key)/logits-rms", kind: .checksum, unit: "", samples: [rms], threshold: tolerance,
@@ -568,6 +616,10 @@ struct GateSuite {
             GateMeasurement(name: "\(key)/decode", kind: .time, unit: "ms", samples: decode,
                             note: "time per later token, one position with the KV cache (\(clockName))"),
         ]
+        if g.decodeRatio {
+            ms.append(GateMeasurement(name: "\(key)/decode-ratio", kind: .ratio, unit: "x", samples: decodeRatio,
+                                      note: "time per later token / the time to stream the checkpoint's weights once (frozen SIMD sum, CPU clock), measured just before"))
+        }
         if g.shares {
             for (phase, shares) in [("prefill", prefillShares), ("decode", decodeShares)] {
                 for op in Op.allCases { if let s = shares[op.key] {
