@@ -14,8 +14,10 @@ extension Workbench {
             discussion: """
             The workload is generation (gpt.c's rule) of the prompt (default 31373 612) to --n tokens on the model,
             repeated until enough samples (default: >= 1200, at most 60 s) or for --duration seconds.
-            Backends: signal (default): an in-process SIGPROF sampler, libunwind stacks, per-thread CPU-time timers
-            (the kernel tick caps them at 250 Hz here; --clock wall samples wall time per thread, up to ~1 kHz);
+            Backends: signal (default): an in-process SIGPROF sampler, libunwind stacks, one CPU-time clock per
+            thread: a perf task-clock event when perf_event_open is allowed (precise), else timer_create CPU-time
+            timers (--clock cpu: the kernel tick caps them at 250 Hz and biases them); --clock wall samples wall
+            time per thread (sleeping threads too), up to ~1 kHz;
             every sample records the op running (the op view puts the sampled shares next to the per-op timers).
             perf: `perf record -e cpu-clock --call-graph dwarf` on a re-run of this workload (or on any command:
             workbench profile -- CMD ARGS...). Profiles are saved as Profiles/runs/<stamp>-<backend>.folded + .json.
@@ -26,8 +28,8 @@ extension Workbench {
         @OptionGroup var engine: EngineFlags
         @Option(help: "signal (in-process SIGPROF sampler; default) or perf (perf record).")
         var backend: String?
-        @Option(help: "Signal backend clock: cpu (each thread's CPU time, timer_create: tick-limited), wall (CLOCK_MONOTONIC per thread) or task (CPU time from a perf task-clock event: precise, needs perf_event_open).")
-        var clock: String = "cpu"
+        @Option(help: "Signal backend clock: task (each thread's CPU time from a perf task-clock event: precise; the default when perf_event_open is allowed), cpu (timer_create CPU-time timers: tick-limited; the fallback) or wall (CLOCK_MONOTONIC per thread).")
+        var clock: String?
         @Option(help: "Signal backend unwinder: backtrace (libunwind's cached trace cut at the interrupted PC) or step (unw_step on the signal context: slower).")
         var unwind: String = "backtrace"
         @Option(help: "Samples per second per thread (default: 250 for the CPU clock and perf, 997 for the wall clock).")
@@ -128,18 +130,36 @@ extension Workbench {
             return u
         }
 
-        func parsedClock() throws -> SignalSampler.Clock {
-            guard let c = SignalSampler.Clock(rawValue: clock) else { throw WorkbenchError("unknown clock '\(clock)' (known: cpu, wall, task)") }
+        /// The clock asked for (nil: the default, task with a fallback to cpu).
+        func parsedClock() throws -> SignalSampler.Clock? {
+            guard let name = clock else { return nil }
+            guard let c = SignalSampler.Clock(rawValue: name) else { throw WorkbenchError("unknown clock '\(name)' (known: task, cpu, wall)") }
             return c
+        }
+
+        /// Starts the sampler on `requested`, or on the task clock falling back to CPU-time timers when
+        /// perf_event_open is not allowed. Returns the clock used and, after a fallback, why.
+        func startSampler(_ requested: SignalSampler.Clock?, maxSamples: Int, unwinder: SignalSampler.Unwinder) throws -> (SignalSampler.Clock, String?) {
+            if let c = requested {
+                try SignalSampler.start(.init(clock: c, hz: hz ?? c.defaultHz, maxSamples: maxSamples, unwinder: unwinder))
+                return (c, nil)
+            }
+            do {
+                try SignalSampler.start(.init(clock: .task, hz: hz ?? SignalSampler.Clock.task.defaultHz, maxSamples: maxSamples, unwinder: unwinder))
+                return (.task, nil)
+            } catch {
+                try SignalSampler.start(.init(clock: .cpu, hz: hz ?? SignalSampler.Clock.cpu.defaultHz, maxSamples: maxSamples, unwinder: unwinder))
+                return (.cpu, "\(error)")
+            }
         }
 
         // MARK: signal backend
 
         func runSignal() throws {
-            let clock = try parsedClock()
+            let requested = try parsedClock()
             let unwinder = try parsedUnwinder()
             let w = try makeWorkload()
-            let rate = hz ?? clock.defaultHz
+            let rate = hz ?? (requested ?? .task).defaultHz
             let threads = w.gpt.options.threads
             let target = 1200
             // Room for every sample of the run (threads of the pool + a few others), or for the target count.
@@ -147,7 +167,7 @@ extension Workbench {
             let capacity = min(1 << 20, max(8192, Int(expected)))
             w.gpt.opTag = SignalSampler.opTag
             defer { w.gpt.opTag = nil }
-            try SignalSampler.start(.init(clock: clock, hz: rate, maxSamples: capacity, unwinder: unwinder))
+            let (clock, fallback) = try startSampler(requested, maxSamples: capacity, unwinder: unwinder)
             let start = Date()
             var generations = 0
             do {
@@ -182,6 +202,7 @@ extension Workbench {
 
             let clockName = ["cpu": "CPU-time timers", "wall": "wall-clock timers", "task": "task-clock perf events"][clock.rawValue]!
             var header = "workbench profile: signal backend, \(clockName) on every thread, \(fmt(rate)) Hz requested per thread, \(unwinder.rawValue) unwinder\(stats.userOnly ? " (user time only: kernel.perf_event_paranoid)" : "")\n"
+            if let why = fallback { header += "note: no task clock (\(why)): CPU-time timers instead, tick-limited\n" }
             header += "workload: \(meta.workload!); \(meta.engine!)\n"
             header += "model: \(w.modelPath)\n"
             let mainTid = Int32(getpid())
@@ -280,8 +301,9 @@ extension Workbench {
         // MARK: overhead
 
         func runOverhead() throws {
-            let clock = try parsedClock()
+            let requested = try parsedClock()
             let unwinder = try parsedUnwinder()
+            var clock = requested ?? .task
             let w = try makeWorkload()
             let rate = hz ?? clock.defaultHz
             // Blocks of ~1.5 s (at least one generation each).
@@ -295,7 +317,7 @@ extension Workbench {
             defer { w.gpt.opTag = nil }
             for r in 0..<rounds {
                 for sampling in (r % 2 == 0 ? [false, true] : [true, false]) {
-                    if sampling { try SignalSampler.start(.init(clock: clock, hz: rate, maxSamples: 1 << 16, unwinder: unwinder)) }
+                    if sampling { clock = try startSampler(requested, maxSamples: 1 << 16, unwinder: unwinder).0 }
                     let s = Date(), c = Profile.processCPUSeconds()
                     for _ in 0..<per { try w.once() }
                     let dt = Date().timeIntervalSince(s) / Double(per)
