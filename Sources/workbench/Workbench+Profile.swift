@@ -12,16 +12,19 @@ extension Workbench {
             commandName: "profile",
             abstract: "Sample where generation spends its time: call tree, flat top-N, op view; folded/SVG/JSON; --diff.",
             discussion: """
-            The workload is generation (gpt.c's rule) of the prompt (default 31373 612) to --n tokens on the model,
-            repeated until enough samples (default: >= 1200, at most 60 s) or for --duration seconds.
-            Backends: signal (default): an in-process SIGPROF sampler, libunwind stacks, one CPU-time clock per
-            thread: a perf task-clock event when perf_event_open is allowed (precise), else timer_create CPU-time
-            timers (--clock cpu: the kernel tick caps them at 250 Hz and biases them); --clock wall samples wall
-            time per thread (sleeping threads too), up to ~1 kHz;
-            every sample records the op running (the op view puts the sampled shares next to the per-op timers).
-            perf: `perf record -e cpu-clock --call-graph dwarf` on a re-run of this workload (or on any command:
-            workbench profile -- CMD ARGS...). Profiles are saved as Profiles/runs/<stamp>-<backend>.folded + .json.
-            Compare two profiles: workbench profile --diff A.folded B.folded.
+            The workload is generation (gpt.c's rule) of --prompt (default 31373 612) to --n tokens, repeated \
+            until 1200 samples (at most 60 s) or for --duration seconds, after one warm-up generation.
+
+            Backends. signal (default): an in-process SIGPROF sampler with libunwind stacks and one CPU-time clock \
+            per thread: a perf task-clock event when perf_event_open is allowed (precise, any rate), else \
+            timer_create CPU-time timers (--clock cpu: tick-limited to 250 Hz here, and biased against code that \
+            yields); --clock wall samples wall time per thread (sleeping threads too). Every sample records the op \
+            running, so the op view puts sampled shares next to the per-op timers. perf: `perf record -e cpu-clock \
+            --call-graph dwarf` on a re-run of this workload, or on any command: workbench profile -- CMD ARGS...
+
+            Output: call tree, flat top-N (with the binomial standard error of each share) and op view; \
+            --folded (FlameGraph format), --svg, --json. Each run is saved as \
+            Profiles/runs/<stamp>-<backend>.folded + .json. Compare two runs: workbench profile --diff A.folded B.folded.
             """)
 
         @OptionGroup var model: ModelOption
@@ -32,7 +35,7 @@ extension Workbench {
         var clock: String?
         @Option(help: "Signal backend unwinder: backtrace (libunwind's cached trace cut at the interrupted PC) or step (unw_step on the signal context: slower).")
         var unwind: String = "backtrace"
-        @Option(help: "Samples per second per thread (default: 250 for the CPU clock and perf, 997 for the wall clock).")
+        @Option(help: "Samples per second per thread (default: 250 for the task and cpu clocks and perf, 997 for the wall clock).")
         var hz: Double?
         @Option(help: "Seconds of workload (default: until 1200 samples, at most 60 s; perf: 1300 / (hz x threads) s, at least 2).")
         var duration: Double?
@@ -428,6 +431,7 @@ extension Workbench {
                          "--attention", engine.attention, "--threads", "\(options.threads)", "--n", "\(n)", "--prompt", prompt,
                          "--duration", "\(d)", "--child-report", tmp + "/child.json", "--perf-control", "\(ctl),\(ack)"]
             if engine.pin { child.append("--pin") }
+            if let k = engine.kernels { child += ["--kernels", k, "--tune-file", engine.tuneFile] }
             let data = tmp + "/perf.data"
             let rec = try perfTool.record(output: data, hz: rate, callGraph: cg, control: .init(controlFIFO: ctl, ackFIFO: ack), command: child)
             guard rec.status == 0, let reportData = FileManager.default.contents(atPath: tmp + "/child.json"),
