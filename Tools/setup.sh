@@ -3,7 +3,8 @@
 # (libunwind, libelf, OpenBLAS), perf and valgrind for the profilers and gates, numpy for the reference.
 # Idempotent and quiet when everything is there already.
 set -euo pipefail
-pkgs=(libunwind-dev libelf-dev libopenblas-dev linux-perf valgrind)
+# libc6-dbg: symbols for libc internals in profiles (else they show as [unknown] (libc.so.6)).
+pkgs=(libunwind-dev libelf-dev libopenblas-dev linux-perf valgrind libc6-dbg)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
