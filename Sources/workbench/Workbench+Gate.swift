@@ -373,7 +373,7 @@ struct GateSuite {
     var availability: [String] {
         let shapes = spec.matmulShapes.reduce(0) { $0 + $1.sites.count }
         return [
-            "ratios: \(matmulVariants.count) matmul variants (\(matmulVariants.map(\.name).joined(separator: ", "))) on \(shapes) \(spec.shapesLabel) shapes, \(attentionVariants.count) attention variants (\(attentionVariants.map(\.name).joined(separator: ", "))) on \(spec.attentionShapes.count), each / a frozen yardstick timed in the same rounds (naive loop; weight stream for T <= \(GateSuite.memoryBoundRows)), one thread, CPU clock; per variant, the geometric mean over the shapes of each T",
+            "ratios: \(matmulVariants.count) matmul variants (\(matmulVariants.map(\.name).joined(separator: ", "))) on \(shapes) \(spec.shapesLabel) shapes, \(attentionVariants.count) attention variants (\(attentionVariants.map(\.name).joined(separator: ", "))) on \(spec.attentionShapes.count), each / a frozen yardstick timed in the same rounds (naive loop; for T <= \(GateSuite.memoryBoundRows), a weight stream, except for the reference), one thread, CPU clock; per variant, the geometric mean over the shapes of each T",
             "times and op shares: generation on \(spec.generations.map { "the \($0.label) model" }.joined(separator: " and ")) with the default variants (matmul \(MatmulVariants.defaultName), attention \(AttentionVariants.defaultName)), \(threads == 1 ? "one thread, CPU clock" : "\(threads) threads, wall clock"); times compared only on the baseline's machine",
             "correctness: token streams, logits checksums, every variant's error vs the reference",
         ]
@@ -403,8 +403,14 @@ struct GateSuite {
     /// Times `bodies` interleaved with the yardstick `yard` on the thread's CPU clock; returns each body's
     /// per-round ratio to the yardstick.
     func ratiosToYardstick(_ yard: @escaping () -> Void, _ bodies: [() -> Void]) -> [[Double]] {
-        let samples = GateTiming.interleaved([yard] + bodies, rounds: spec.rounds, minimumSampleSeconds: spec.minimumSampleSeconds)
-        return samples.dropFirst().map { GateMeasurement.pairedRatios($0, to: samples[0]) }
+        ratiosToYardsticks([yard], bodies.map { ($0, 0) })
+    }
+
+    /// Times the yardsticks and the bodies interleaved on the thread's CPU clock; returns each body's per-round
+    /// ratio to the yardstick its second element names.
+    func ratiosToYardsticks(_ yards: [() -> Void], _ bodies: [(() -> Void, Int)]) -> [[Double]] {
+        let samples = GateTiming.interleaved(yards + bodies.map(\.0), rounds: spec.rounds, minimumSampleSeconds: spec.minimumSampleSeconds)
+        return bodies.enumerated().map { i, b in GateMeasurement.pairedRatios(samples[yards.count + i], to: samples[b.1]) }
     }
 
     /// Every matmul variant on `sites` at T rows: checked against the reference, then timed against the
@@ -438,18 +444,21 @@ struct GateSuite {
                                       note: "largest normalised error of any variant vs \(matmulVariants[0].name) (worst: \(worst.name))"))
 
             // The yardstick: the frozen naive loop on the same shape when the shape is compute-bound (2T flops per
-            // weight loaded), a frozen stream over the weights when it is memory-bound (T <= 4).
+            // weight loaded); when it is memory-bound (T <= 4), a frozen stream over the weights for every variant
+            // but the reference, a scalar loop that stays compute-bound there and is timed against the frozen
+            // copy of itself (against the stream its ratio would move with the memory bandwidth left free).
             let a = args(out)
             let memoryBound = T <= GateSuite.memoryBoundRows
             let w = weight.data, count = OC * C
-            let yardBody: () -> Void = memoryBound ? { gateYardstickSink += gateYardstickStream(w, count) }
-                                                   : { yard.split(a, pool: pool) }
-            let ratios = ratiosToYardstick(yardBody, matmulVariants.map { v in { v.split(a, pool: pool) } })
-            let unit = memoryBound ? "streaming the weights once (frozen SIMD sum)" : "the frozen naive loop's"
+            let yards: [() -> Void] = [{ yard.split(a, pool: pool) }, { gateYardstickSink += gateYardstickStream(w, count) }]
+            let choice = matmulVariants.indices.map { memoryBound && $0 > 0 ? 1 : 0 }
+            let ratios = ratiosToYardsticks(memoryBound ? yards : [yards[0]],
+                                            zip(matmulVariants, choice).map { v, y in ({ v.split(a, pool: pool) }, y) })
             for (i, (v, r)) in zip(matmulVariants, ratios).enumerated() {
                 perVariant[i].append(r)
+                let unit = choice[i] == 1 ? "the time to stream the weights once (frozen SIMD sum)" : "the frozen naive loop's time"
                 ms.append(GateMeasurement(name: "matmul/\(v.name)/\(site.rawValue)/T\(T)", kind: .ratio, unit: "x", samples: r,
-                                          note: "time of \(v.name) on \(site.rawValue) (OC=\(OC), C=\(C), T=\(T)) / \(unit) time"))
+                                          note: "time of \(v.name) on \(site.rawValue) (OC=\(OC), C=\(C), T=\(T)) / \(unit)"))
             }
         }
         for (v, series) in zip(matmulVariants, perVariant) {
