@@ -46,9 +46,12 @@ final class GateCLITests: XCTestCase {
         let p = try quickBaseline()
         let md = Fixtures.shared.path("gate.md")
         for attempt in 1...2 {
-            let r = try Subprocess.workbench(["gate", "--quick", "--no-instructions", "--baseline", p] + (attempt == 2 ? ["--markdown", md] : []),
-                                             timeout: 300)
-            assertSuccess(r)
+            // Four re-measurements (default 2): a test machine may be far busier than a CI runner.
+            let r = try Subprocess.workbench(["gate", "--quick", "--no-instructions", "--retries", "4", "--baseline", p]
+                                             + (attempt == 2 ? ["--markdown", md] : []), timeout: 300)
+            let failing = r.stdoutLines.filter { $0.contains("  REGRESSION") || $0.contains("  INCORRECT") }
+            XCTAssertEqual(r.status, 0, "run \(attempt) failed on: \(failing)\n\(r.summary)")
+            XCTAssertFalse(r.timedOut)
             XCTAssertTrue(r.stdout.contains("\nPASS: "), "run \(attempt): \(r.summary)")
             XCTAssertTrue(r.stdout.contains("same machine as the baseline"), r.summary)
             XCTAssertTrue(r.stdout.contains("metrics: instructions: not tried"), r.summary)
