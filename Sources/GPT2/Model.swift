@@ -225,7 +225,7 @@ public final class GPT2Model {
             begin(.residual1); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual1, l)
             begin(.ln2); layernorm(ln.pointer, x.pointer, p.ln2w + l * C, p.ln2b + l * C, rows: 0..<T); end(.ln2, l)
             matmul(.fc, l, out: fch.pointer, inp: ln.pointer, bias: p.fcb + l * 4 * C, rows: T)
-            begin(.gelu); elementwise(T * 4 * C) { geluForward(fch.pointer, fch.pointer, range: $0) }; end(.gelu, l)
+            begin(.gelu); elementwise(T * 4 * C) { geluForwardSIMD(fch.pointer, fch.pointer, range: $0) }; end(.gelu, l)
             matmul(.fcproj, l, out: proj.pointer, inp: fch.pointer, bias: p.fcprojb + l * C, rows: T)
             begin(.residual2); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual2, l)
         }
