@@ -112,9 +112,10 @@ public enum Peak {
         return best
     }
 
-    /// Sum of p[0..<n] with four SIMD16 accumulators (a read stream, little arithmetic).
+    /// Sum of p[0..<n] with four SIMD16 accumulators (a read stream, little arithmetic). Also the gate's
+    /// frozen yardstick for memory-bound shapes: change it and the gate baseline must be re-made.
     @inline(never)
-    static func readSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    public static func readSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         let raw = UnsafeRawPointer(p)
         var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
         var i = 0

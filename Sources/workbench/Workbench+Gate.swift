@@ -298,24 +298,11 @@ func gateYardstickMatmul(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointe
 }
 
 /// The yardstick of memory-bound shapes (T=1: each weight is used once, so the time is the time to stream the
-/// weights): a frozen SIMD sum over `n` floats, four accumulators, scalar tail. Its time moves with the memory
-/// traffic of the neighbours exactly as a memory-bound kernel's does, so their ratio does not.
-@inline(never)
-func gateYardstickStream(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-    let raw = UnsafeRawPointer(p)
-    var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
-    var i = 0
-    while i + 64 <= n {
-        a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        a1 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-        a2 += raw.loadUnaligned(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
-        a3 += raw.loadUnaligned(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
-        i += 64
-    }
-    var s = ((a0 + a1) + (a2 + a3)).sum()
-    while i < n { s += p[i]; i += 1 }
-    return s
-}
+/// weights): the frozen SIMD read-sum that `workbench machine` measures bandwidth with (`Peak.readSum`). Its
+/// time moves with the memory traffic of the neighbours exactly as a memory-bound kernel's does, so their
+/// ratio does not.
+@inline(__always)
+func gateYardstickStream(_ p: UnsafePointer<Float>, _ n: Int) -> Float { Peak.readSum(p, n) }
 
 /// Keeps the stream yardstick's result alive (so the optimiser cannot drop the loop).
 nonisolated(unsafe) var gateYardstickSink: Float = 0
