@@ -1,10 +1,12 @@
 // swift-tools-version:5.9
 // workbench: a profiler-guided optimization workbench for GPT-2 inference on the CPU.
 //
-// Arrows only point one way:
+// Arrows only point one way (Notes/architecture.md gives the reason for each target):
+//   workbench -> Lab -> {GPT2, Kernels, Bench}
 //   workbench -> GPT2 -> Kernels -> CBLAS
 //   workbench -> Profiling -> CSampler
-//   workbench -> Bench
+//   workbench -> Experiments -> Kernels
+//   Bench imports nothing of ours; Profiling knows nothing about GPT-2.
 import PackageDescription
 
 /// Kernel code is compiled for the build machine's CPU in every configuration: without a target CPU,
@@ -42,11 +44,16 @@ let package = Package(
         .target(name: "Profiling", dependencies: ["CSampler"]),
         // Runner, statistics, machine facts, baselines and gate verdicts. Knows nothing about GPT-2.
         .target(name: "Bench", swiftSettings: engineFlags),
+        // Where variants are checked, timed, tuned and gated (llm.c's dev/ room): the gate suite, compare, tune,
+        // scale, the kernel timing harness, the kernel problems, the frozen yardsticks; Codable reports.
+        .target(name: "Lab", dependencies: ["GPT2", "Kernels", "Bench"], swiftSettings: engineFlags),
+        // Users' own variants, one file each, registered into the Kernels registries at start-up.
+        .target(name: "Experiments", dependencies: ["Kernels"], swiftSettings: kernelFlags),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "GPT2", "Kernels", "Profiling", "Bench",
+                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
@@ -55,6 +62,7 @@ let package = Package(
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Kernels"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "CSampler"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
     ]

@@ -34,39 +34,18 @@ public struct GenerationError: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 }
 
-/// Parses command-line token ids: integers in 0..<V. Throws `GenerationError`.
-public func parseTokens(_ words: [String], vocabulary V: Int) throws -> [Int32] {
-    if words.isEmpty { throw GenerationError("empty prompt: give at least one token id") }
-    return try words.map { w in
-        guard let v = Int(w) else { throw GenerationError("token '\(w)' is not an integer") }
-        guard v >= 0 && v < V else { throw GenerationError("token \(v) is out of range: token ids must be in 0..<\(V) (the vocabulary size)") }
-        return Int32(v)
-    }
-}
-
 extension GPT2Model {
-    /// Checks a request: prompt not empty, every id in 0..<V, prompt shorter than n, n <= maxT.
-    public func validate(prompt: [Int32], n: Int) throws {
-        if prompt.isEmpty { throw GenerationError("empty prompt: give at least one token id") }
-        if let bad = prompt.first(where: { $0 < 0 || Int($0) >= config.V }) {
-            throw GenerationError("token \(bad) is out of range: token ids must be in 0..<\(config.V) (the vocabulary size)")
-        }
-        if n > config.maxT { throw GenerationError("n = \(n) exceeds the model's maximum sequence length \(config.maxT)") }
-        if prompt.count >= n {
-            throw GenerationError("the prompt has \(prompt.count) tokens but n = \(n): n counts prompt plus generated tokens and must be larger")
-        }
-    }
-
-    /// Completes `prompt` to `n` tokens, gpt.c's way: at each step the probabilities of the last position
-    /// pick the next token with `sampler`. With `kvCache`, the prompt is prefilled in one batched forward
-    /// and each new token costs one position; without, every step recomputes the whole prefix.
+    /// Completes the request's prompt to n tokens, gpt.c's way: at each step the probabilities of the last
+    /// position pick the next token with the sampler. With the KV cache, the prompt is prefilled in one batched
+    /// forward and each new token costs one position; without, every step recomputes the whole prefix.
     /// `firstLogits` receives the logits [T, V] of the first forward pass; `onToken` each new token.
     /// Returns the generated tokens (not the prompt).
     @discardableResult
-    public func generate(prompt: [Int32], n: Int, sampler: Sampler = .mult, kvCache: Bool = true,
+    public func generate(_ request: GenerationRequest,
                          firstLogits: ((UnsafeBufferPointer<Float>, _ T: Int) -> Void)? = nil,
-                         onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
-        try validate(prompt: prompt, n: n)
+                         onToken: (Int32) -> Void = { _ in }) -> [Int32] {
+        precondition(request.V == config.V && request.maxT == config.maxT, "generate: request checked against another model shape")
+        let (prompt, n, sampler, kvCache) = (request.prompt, request.n, request.sampler, request.kvCache)
         var tokens = prompt
         var generated: [Int32] = []
         resetCache()
@@ -86,5 +65,14 @@ extension GPT2Model {
             onToken(next)
         }
         return generated
+    }
+
+    /// `generate(_:)` for a prompt and n given directly (checked by `GenerationRequest`).
+    @discardableResult
+    public func generate(prompt: [Int32], n: Int, sampler: Sampler = .mult, kvCache: Bool = true,
+                         firstLogits: ((UnsafeBufferPointer<Float>, _ T: Int) -> Void)? = nil,
+                         onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
+        generate(try GenerationRequest(prompt: prompt, n: n, sampler: sampler, kvCache: kvCache, config: config),
+                 firstLogits: firstLogits, onToken: onToken)
     }
 }

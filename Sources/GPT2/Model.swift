@@ -194,7 +194,7 @@ public final class GPT2Model {
             let w = weight(site, layer: layer)
             let a = MatmulArgs(out: out, inp: inp, weight: w, bias: bias, T: rows, OC: site == .lmhead ? V : w.rows)
             begin(site.op)
-            options.matmul[site]!.split(a, pool: pool)
+            options.matmul[site]!.run(a, on: pool)
             end(site.op, site == .lmhead ? -1 : layer, a.flops)
         }
         func layernorm(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
@@ -220,7 +220,7 @@ public final class GPT2Model {
             matmul(.qkv, l, out: qkvL + pos0 * 3 * C, inp: ln.pointer, bias: p.qkvb + l * 3 * C, rows: T)
             let aa = AttentionArgs(out: atty.pointer, qkv: qkvL, pos0: pos0, T: T, C: C, NH: c.NH,
                                    scratch: scratch.pointer, scratchStride: positions)
-            begin(.attention); attention.split(aa, pool: pool); end(.attention, l, aa.flops)
+            begin(.attention); attention.run(aa, on: pool); end(.attention, l, aa.flops)
             matmul(.attproj, l, out: proj.pointer, inp: atty.pointer, bias: p.attprojb + l * C, rows: T)
             begin(.residual1); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual1, l)
             begin(.ln2); layernorm(ln.pointer, x.pointer, p.ln2w + l * C, p.ln2b + l * C, rows: 0..<T); end(.ln2, l)

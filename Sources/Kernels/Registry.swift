@@ -1,5 +1,5 @@
 // The variant registries: `workbench kernels` lists them, `--matmul NAME` / `--attention NAME` pick one.
-// Numbered in order, the first is the reference every other variant is checked against.
+// Numbered in order, the first is the reference every other variant is checked against (`KernelError`).
 
 public enum MatmulVariants {
     /// The key of the panel-packed weight copy shared by `tiled` and `threaded`.
@@ -32,14 +32,14 @@ public enum MatmulVariants {
             matmulForwardSIMD(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC, columns: cols)
         },
         // 2
-        MatmulVariant(name: "tiled", summary: "8x32 register tiles (one FMA chain per output) over weights packed once in 32-column panels",
+        MatmulVariant(name: "tiled", summary: "8x32 register tiles (one FMA chain per output) over weights packed once in 32-column panels; alone on one thread, in the engine split like threaded",
                       columnAlignment: matmulPanelWidth, prepare: preparePanels, kernel: tiledKernel),
         // 3
         MatmulVariant(name: "threaded", summary: "tiled, its columns split across the worker pool (whole panels per worker)",
-                      columnAlignment: matmulPanelWidth, usesPool: true, prepare: preparePanels, kernel: tiledKernel),
+                      columnAlignment: matmulPanelWidth, standaloneOnPool: true, prepare: preparePanels, kernel: tiledKernel),
         // 4
         MatmulVariant(name: "blas", summary: "OpenBLAS cblas_sgemm + bias, on OpenBLAS's own threads (not bit-reproducible across T)",
-                      usesPool: true,
+                      standaloneOnPool: true, bitReproducible: false,
                       ownThreads: { a, threads in
                           matmulForwardBLAS(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC,
                                             columns: 0..<a.OC, threads: threads)
@@ -70,12 +70,12 @@ public enum AttentionVariants {
                                  pos0: a.pos0, T: a.T, C: a.C, NH: a.NH, items: items)
         },
         // 2
-        AttentionVariant(name: "threaded", summary: "simd, its (position, head) items split across the worker pool", usesPool: true) { a, items, ith in
+        AttentionVariant(name: "threaded", summary: "simd, its (position, head) items split across the worker pool", standaloneOnPool: true) { a, items, ith in
             attentionForwardSIMD(a.out, qkv: a.qkv, scratch: a.scratch + ith * a.scratchStride,
                                  pos0: a.pos0, T: a.T, C: a.C, NH: a.NH, items: items)
         },
         // 3
-        AttentionVariant(name: "online", summary: "one pass, online softmax over tiles of 32 keys, blocks of 8 query rows (flash-style), SIMD16", usesPool: true) { a, items, ith in
+        AttentionVariant(name: "online", summary: "one pass, online softmax over tiles of 32 keys, blocks of 8 query rows (flash-style), SIMD16", standaloneOnPool: true) { a, items, ith in
             attentionForwardOnline(a.out, qkv: a.qkv, scratch: a.scratch + ith * a.scratchStride,
                                    pos0: a.pos0, T: a.T, C: a.C, NH: a.NH, items: items)
         },
@@ -85,4 +85,26 @@ public enum AttentionVariants {
     /// What the engine uses when the user names none: the fastest variant proven close to `naive` and
     /// independent of pos0/T splits and workers.
     public static let defaultName = "online"
+}
+
+/// A variant name that no registry knows: one line naming it and the known names.
+public struct UnknownVariantError: Error, CustomStringConvertible {
+    public let kernel: String, name: String, known: [String]
+    public var description: String { "unknown \(kernel) variant '\(name)' (known: \(known.joined(separator: ", ")))" }
+}
+
+extension MatmulVariants {
+    /// The variant a user's spec names (`--matmul NAME`, `matmul=NAME`), or a one-line error.
+    public static func resolve(_ spec: String) throws -> MatmulVariant {
+        guard let v = named(spec) else { throw UnknownVariantError(kernel: "matmul", name: spec, known: all.map(\.name)) }
+        return v
+    }
+}
+
+extension AttentionVariants {
+    /// The variant a user's spec names (`--attention NAME`, `attention=NAME`), or a one-line error.
+    public static func resolve(_ spec: String) throws -> AttentionVariant {
+        guard let v = named(spec) else { throw UnknownVariantError(kernel: "attention", name: spec, known: all.map(\.name)) }
+        return v
+    }
 }

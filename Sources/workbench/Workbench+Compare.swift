@@ -3,6 +3,7 @@ import Bench
 import Foundation
 import GPT2
 import Kernels
+import Lab
 
 extension Workbench {
     /// `workbench compare`: two kernel variants (or two engine configurations) checked against the
@@ -80,12 +81,11 @@ extension Workbench {
         enum Plan {
             case matmul(MatmulVariant, MatmulVariant, MatmulShape)
             case attention(AttentionVariant, AttentionVariant, AttentionShape)
-            case engine(EngineSpec, EngineSpec)
+            case engine(GPT2.EngineSpec, GPT2.EngineSpec)
         }
 
         struct MatmulShape: Codable { var T: Int, C: Int, OC: Int, site: String? }
         struct AttentionShape: Codable { var T: Int, C: Int, NH: Int, pos0: Int }
-        struct EngineSpec { var text: String, options: EngineOptions }
 
         /// Largest buffer (floats) a comparison may allocate for one tensor: 1 Gi floats = 4 GiB.
         static let maxFloats = 1 << 30
@@ -101,9 +101,9 @@ extension Workbench {
                     throw WorkbenchError("--shape, --t, --c, --nh and --pos0 apply to kernel comparisons, not to --engine")
                 }
                 if injectError != nil { throw WorkbenchError("--inject-error applies to kernel comparisons, not to --engine") }
-                let defaultThreads = threads ?? EngineDefaults.threads
-                return .engine(try parseEngine(engines[0], threads: defaultThreads),
-                               try parseEngine(engines[1], threads: defaultThreads))
+                var base = GPT2.EngineSpec.defaults(threads: threads)
+                base.timers = false
+                return .engine(try GPT2.EngineSpec.parse(engines[0], base: base), try GPT2.EngineSpec.parse(engines[1], base: base))
             }
             if n != nil || prompt != nil || model.model != nil {
                 throw WorkbenchError("--model, --n and --prompt apply to --engine comparisons, not to kernel:variant ones")
@@ -116,10 +116,10 @@ extension Workbench {
             switch ka {
             case "matmul":
                 if C != nil || NH != nil || pos0 != nil { throw WorkbenchError("--c, --nh and --pos0 are attention options; a matmul takes --shape (and --t)") }
-                return .matmul(try matmulVariant(va), try matmulVariant(vb), try matmulShape())
+                return .matmul(try MatmulVariants.resolve(va), try MatmulVariants.resolve(vb), try matmulShape())
             default:
                 if shape != nil { throw WorkbenchError("--shape is a matmul option; attention takes --t, --c, --nh and --pos0") }
-                return .attention(try attentionVariant(va), try attentionVariant(vb), try attentionShape())
+                return .attention(try AttentionVariants.resolve(va), try AttentionVariants.resolve(vb), try attentionShape())
             }
         }
 
@@ -132,20 +132,6 @@ extension Workbench {
                 throw WorkbenchError("unknown kernel '\(parts[0])' in '\(s)' (known: matmul, attention)")
             }
             return (parts[0], parts[1])
-        }
-
-        func matmulVariant(_ name: String) throws -> MatmulVariant {
-            guard let v = MatmulVariants.named(name) else {
-                throw WorkbenchError("unknown matmul variant '\(name)' (known: \(MatmulVariants.all.map(\.name).joined(separator: ", ")))")
-            }
-            return v
-        }
-
-        func attentionVariant(_ name: String) throws -> AttentionVariant {
-            guard let v = AttentionVariants.named(name) else {
-                throw WorkbenchError("unknown attention variant '\(name)' (known: \(AttentionVariants.all.map(\.name).joined(separator: ", ")))")
-            }
-            return v
         }
 
         func matmulShape() throws -> MatmulShape {
@@ -185,33 +171,6 @@ extension Workbench {
                 throw WorkbenchError("attention shape T=\(a.T) C=\(a.C) pos0=\(a.pos0) is too large")
             }
             return a
-        }
-
-        func parseEngine(_ text: String, threads defaultThreads: Int) throws -> EngineSpec {
-            var o = EngineOptions(matmul: MatmulVariants.named(EngineDefaults.matmul)!,
-                                  attention: AttentionVariants.named(EngineDefaults.attention)!,
-                                  threads: defaultThreads, pin: false, timers: false)
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed == "default" { return EngineSpec(text: "default", options: o) }
-            var sites: [(MatmulSite, MatmulVariant)] = []
-            for item in trimmed.split(separator: ",") {
-                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                let key = kv[0], value = kv.count == 2 ? kv[1] : nil
-                switch (key, value) {
-                case ("matmul", let v?): o = EngineOptions(matmul: try matmulVariant(v), attention: o.attention, threads: o.threads, pin: o.pin, timers: false)
-                case ("attention", let v?): o.attention = try attentionVariant(v)
-                case ("threads", let v?):
-                    guard let t = Int(v), (1...256).contains(t) else { throw WorkbenchError("engine spec '\(text)': threads must be an integer in 1...256, got '\(v)'") }
-                    o.threads = t
-                case ("pin", nil), ("pin", "true"), ("pin", "1"): o.pin = true
-                case ("pin", "false"), ("pin", "0"): o.pin = false
-                case (let k, let v?) where MatmulSite(rawValue: k) != nil: sites.append((MatmulSite(rawValue: k)!, try matmulVariant(v)))
-                default:
-                    throw WorkbenchError("engine spec '\(text)': cannot read '\(item)' (use key=value with keys matmul, attention, \(MatmulSite.allCases.map(\.rawValue).joined(separator: ", ")), threads, pin)")
-                }
-            }
-            for (site, v) in sites { o.matmul[site] = v } // site choices win over matmul=, whatever the order
-            return EngineSpec(text: trimmed, options: o)
         }
 
         // MARK: the report
@@ -259,7 +218,7 @@ extension Workbench {
             var machine: MachineInfo
         }
 
-        static let tolerance = KernelErrors.tolerance
+        static let tolerance = KernelError.fp32Tolerance
 
         func runnerOptions(engine: Bool) -> RunnerOptions {
             var o = RunnerOptions()
@@ -279,21 +238,21 @@ extension Workbench {
             let pool = WorkerPool(count: K)
             // Correctness: each side its own way (pool only for pool-using variants) against naive's output.
             va.prepare(problem.weight); vb.prepare(problem.weight)
-            let ea = problem.check { va($0, pool: pool) }
-            let eb = problem.check(perturb: injectError) { vb($0, pool: pool) }
+            let ea = problem.check { va.runStandalone($0, pool: pool) }
+            let eb = problem.check(perturb: injectError) { vb.runStandalone($0, pool: pool) }
             let flops = problem.flops
             let weightBytes = problem.weightBytes
-            var a = Side(spec: "matmul:\(va.name)", threads: va.usesPool ? K : 1, correct: ea.passes,
-                         maxAbsError: ea.maxAbs, maxRelError: ea.maxRel)
-            var b = Side(spec: "matmul:\(vb.name)", threads: vb.usesPool ? K : 1, correct: eb.passes,
-                         maxAbsError: eb.maxAbs, maxRelError: eb.maxRel)
+            var a = Side(spec: "matmul:\(va.name)", threads: va.standaloneOnPool ? K : 1, correct: ea.passes(va.tolerance),
+                         maxAbsError: ea.maxAbs, maxRelError: ea.normalised)
+            var b = Side(spec: "matmul:\(vb.name)", threads: vb.standaloneOnPool ? K : 1, correct: eb.passes(vb.tolerance),
+                         maxAbsError: eb.maxAbs, maxRelError: eb.normalised)
             var comparison: Comparison?
             let opts = runnerOptions(engine: false)
             if a.correct && b.correct {
                 let aa = problem.args(), ab = problem.args()
                 let samples = measure([
-                    Benchmark(name: "A " + va.name) { va(aa, pool: pool) },
-                    Benchmark(name: "B " + vb.name) { vb(ab, pool: pool) },
+                    Benchmark(name: "A " + va.name) { va.runStandalone(aa, pool: pool) },
+                    Benchmark(name: "B " + vb.name) { vb.runStandalone(ab, pool: pool) },
                 ], options: opts)
                 for (i, var side) in [a, b].enumerated() {
                     side.samples = samples[i]
@@ -334,20 +293,20 @@ extension Workbench {
             let K = threads ?? 1
             let problem = AttentionProblem(T: s.T, C: s.C, NH: s.NH, pos0: s.pos0, workers: K, seed: seed)
             let pool = WorkerPool(count: K)
-            let ea = problem.check { va($0, pool: pool) }
-            let eb = problem.check(perturb: injectError) { vb($0, pool: pool) }
+            let ea = problem.check { va.runStandalone($0, pool: pool) }
+            let eb = problem.check(perturb: injectError) { vb.runStandalone($0, pool: pool) }
             let flops = problem.flops
-            var a = Side(spec: "attention:\(va.name)", threads: va.usesPool ? K : 1, correct: ea.passes,
-                         maxAbsError: ea.maxAbs, maxRelError: ea.maxRel)
-            var b = Side(spec: "attention:\(vb.name)", threads: vb.usesPool ? K : 1, correct: eb.passes,
-                         maxAbsError: eb.maxAbs, maxRelError: eb.maxRel)
+            var a = Side(spec: "attention:\(va.name)", threads: va.standaloneOnPool ? K : 1, correct: ea.passes(va.tolerance),
+                         maxAbsError: ea.maxAbs, maxRelError: ea.normalised)
+            var b = Side(spec: "attention:\(vb.name)", threads: vb.standaloneOnPool ? K : 1, correct: eb.passes(vb.tolerance),
+                         maxAbsError: eb.maxAbs, maxRelError: eb.normalised)
             var comparison: Comparison?
             let opts = runnerOptions(engine: false)
             if a.correct && b.correct {
                 let aa = problem.args(), ab = problem.args()
                 let samples = measure([
-                    Benchmark(name: "A " + va.name) { va(aa, pool: pool) },
-                    Benchmark(name: "B " + vb.name) { vb(ab, pool: pool) },
+                    Benchmark(name: "A " + va.name) { va.runStandalone(aa, pool: pool) },
+                    Benchmark(name: "B " + vb.name) { vb.runStandalone(ab, pool: pool) },
                 ], options: opts)
                 a.samples = samples[0]; b.samples = samples[1]
                 rates(&a, flops: flops, bytes: nil, machine: machine)
@@ -365,16 +324,14 @@ extension Workbench {
 
         func compareEngines(_ ea: EngineSpec, _ eb: EngineSpec, machine facts: () -> MachineInfo) throws {
             let ckpt = try model.load()
-            let words = (prompt ?? "31373 612").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
-            let tokens = try parseTokens(words, vocabulary: ckpt.config.V)
-            let total = n ?? 10
+            let request = try GenerationRequest(words: prompt.map { [$0] }, n: n, config: ckpt.config)
+            let tokens = request.prompt, total = request.n
             let gpt = GPT2Model(checkpoint: ckpt, options: ea.options)
-            try gpt.validate(prompt: tokens, n: total)
             let machine = facts()
             // Correctness: both configurations must generate the same tokens (these runs also warm up).
-            let tokA = try gpt.generate(prompt: tokens, n: total)
+            let tokA = gpt.generate(request)
             gpt.configure(eb.options)
-            let tokB = try gpt.generate(prompt: tokens, n: total)
+            let tokB = gpt.generate(request)
             var a = Side(spec: ea.options.summary, threads: ea.options.threads, correct: true, tokens: tokA)
             var b = Side(spec: eb.options.summary, threads: eb.options.threads, correct: tokA == tokB, tokens: tokB)
             var comparison: Comparison?
@@ -384,8 +341,8 @@ extension Workbench {
             let weightBytes = Double(ckpt.config.parameterCount * MemoryLayout<Float>.size) * Double(passes)
             if b.correct {
                 let samples = measure([
-                    Benchmark(name: "A", setUp: { gpt.configure(ea.options) }) { _ = try? gpt.generate(prompt: tokens, n: total) },
-                    Benchmark(name: "B", setUp: { gpt.configure(eb.options) }) { _ = try? gpt.generate(prompt: tokens, n: total) },
+                    Benchmark(name: "A", setUp: { gpt.configure(ea.options) }) { gpt.generate(request) },
+                    Benchmark(name: "B", setUp: { gpt.configure(eb.options) }) { gpt.generate(request) },
                 ], options: opts)
                 a.samples = samples[0]; b.samples = samples[1]
                 for side in [0, 1] {

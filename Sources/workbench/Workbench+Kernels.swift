@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GPT2
 import Kernels
+import Lab
 
 extension Workbench {
     /// `workbench kernels`: the matmul and attention registries (reference and engine default marked), and
@@ -92,19 +93,19 @@ extension Workbench {
 
         private func printJSON() throws {
             struct Entry: Codable {
-                let index: Int, name: String, summary: String, reference: Bool, isDefault: Bool, usesPool: Bool
+                let index: Int, name: String, summary: String, reference: Bool, isDefault: Bool, standaloneOnPool: Bool
                 let columnAlignment: Int?
-                enum CodingKeys: String, CodingKey { case index, name, summary, reference, isDefault = "default", usesPool, columnAlignment }
+                enum CodingKeys: String, CodingKey { case index, name, summary, reference, isDefault = "default", standaloneOnPool, columnAlignment }
             }
             struct Listing: Codable { let matmul: [Entry]; let attention: [Entry] }
             let listing = Listing(
                 matmul: MatmulVariants.all.enumerated().map { i, v in
                     Entry(index: i, name: v.name, summary: v.summary, reference: i == 0, isDefault: v.name == MatmulVariants.defaultName,
-                          usesPool: v.usesPool, columnAlignment: v.columnAlignment)
+                          standaloneOnPool: v.standaloneOnPool, columnAlignment: v.columnAlignment)
                 },
                 attention: AttentionVariants.all.enumerated().map { i, v in
                     Entry(index: i, name: v.name, summary: v.summary, reference: i == 0, isDefault: v.name == AttentionVariants.defaultName,
-                          usesPool: v.usesPool, columnAlignment: nil)
+                          standaloneOnPool: v.standaloneOnPool, columnAlignment: nil)
                 })
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(listing), as: UTF8.self))
@@ -168,13 +169,13 @@ private struct KernelHarness {
                     let err: Float = out.withUnsafeMutableBufferPointer { o in
                         o.update(repeating: .nan)
                         let a = MatmulArgs(out: o.baseAddress!, inp: x.baseAddress!, weight: weights[0], bias: b.baseAddress, T: T)
-                        if split { v.split(a, pool: pool) } else { v(a, pool: pool) }
+                        if split { v.run(a, on: pool) } else { v.runStandalone(a, pool: pool) }
                         return zip(o, ref).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
                     }
                     let secs = out.withUnsafeMutableBufferPointer { o in
                         median { i in
                             let a = MatmulArgs(out: o.baseAddress!, inp: x.baseAddress!, weight: weights[i % copies], bias: b.baseAddress, T: T)
-                            if split { v.split(a, pool: pool) } else { v(a, pool: pool) }
+                            if split { v.run(a, on: pool) } else { v.runStandalone(a, pool: pool) }
                         }
                     }
                     print("  \(pad(v.name, 10)) \(pad(err.isNaN ? "NaN" : String(format: "%.1e", err), 9))"
@@ -207,11 +208,11 @@ private struct KernelHarness {
                 for v in AttentionVariants.all where only?.contains(v.name) ?? true {
                     let err: Float = out.withUnsafeMutableBufferPointer { o in
                         o.update(repeating: .nan)
-                        if split { v.split(args(o.baseAddress!), pool: pool) } else { v(args(o.baseAddress!), pool: pool) }
+                        if split { v.run(args(o.baseAddress!), on: pool) } else { v.runStandalone(args(o.baseAddress!), pool: pool) }
                         return zip(o, ref).map { abs($0 - $1) }.max() ?? 0
                     }
                     let secs = out.withUnsafeMutableBufferPointer { o in
-                        median { _ in if split { v.split(args(o.baseAddress!), pool: pool) } else { v(args(o.baseAddress!), pool: pool) } }
+                        median { _ in if split { v.run(args(o.baseAddress!), on: pool) } else { v.runStandalone(args(o.baseAddress!), pool: pool) } }
                     }
                     if v.name == AttentionVariants.reference.name { naiveSecs = secs }
                     print("  \(pad(v.name, 10)) \(pad(err.isNaN ? "NaN" : String(format: "%.1e", err), 9))"

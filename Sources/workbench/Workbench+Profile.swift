@@ -39,10 +39,10 @@ extension Workbench {
         var hz: Double?
         @Option(help: "Seconds of workload (default: until 1200 samples, at most 60 s; perf: 1300 / (hz x threads) s, at least 2).")
         var duration: Double?
-        @Option(help: "Total tokens per generation, prompt included.")
-        var n = 10
+        @Option(help: "Total tokens per generation, prompt included (default 10, within the model's maxT).")
+        var n: Int?
         @Option(help: "Prompt token ids, separated by spaces.")
-        var prompt = "31373 612"
+        var prompt: String?
         @Option(help: "Hide call-tree nodes below this percentage of the samples.")
         var minPercent = 1.0
         @Option(help: "Rows of the flat view (and of --diff).")
@@ -102,10 +102,11 @@ extension Workbench {
         /// The model and the generation it repeats.
         struct Workload {
             let gpt: GPT2Model
-            let prompt: [Int32]
-            let n: Int
+            let request: GenerationRequest
             let modelPath: String
-            func once() throws { _ = try gpt.generate(prompt: prompt, n: n, sampler: .mult, kvCache: true) }
+            var prompt: [Int32] { request.prompt }
+            var n: Int { request.n }
+            func once() throws { gpt.generate(request) }
             func describe(_ generations: Int, seconds: Double) -> String {
                 String(format: "%d generations of [%@] to n=%d (%d forward passes) in %.2f s",
                        generations, prompt.map(String.init).joined(separator: " ") as NSString, n, gpt.timers.forwards, seconds)
@@ -113,15 +114,11 @@ extension Workbench {
         }
 
         func makeWorkload() throws -> Workload {
-            let words = prompt.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
-            if words.isEmpty { throw WorkbenchError("empty --prompt: give at least one token id") }
-            if n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
             let path = try DefaultModel.resolve(model.model, log: note)
             let ckpt = try Checkpoint(path: path)
-            let tokens = try parseTokens(words, vocabulary: ckpt.config.V)
-            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(timers: true))
-            try gpt.validate(prompt: tokens, n: n)
-            let w = Workload(gpt: gpt, prompt: tokens, n: n, modelPath: path)
+            let request = try GenerationRequest(words: prompt.map { [$0] }, n: n, config: ckpt.config)
+            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(config: ckpt.config, timers: true))
+            let w = Workload(gpt: gpt, request: request, modelPath: path)
             // Warm-up (first-touch costs, lazy initialisation) outside the measured interval.
             try w.once()
             gpt.timers.reset()
@@ -336,7 +333,7 @@ extension Workbench {
             let mOff = median(off), mOn = median(on)
             let ratios = zip(on, off).map { $0 / $1 }.sorted()
             var out = "workbench profile --measure-overhead: signal backend, \(clock.rawValue) clock, \(fmt(rate)) Hz per thread, \(unwinder.rawValue) unwinder; \(w.gpt.options.summary)\n"
-            out += "workload: generation of [\(w.prompt.map(String.init).joined(separator: " "))] to n=\(n), \(per) per block, \(rounds) rounds of (sampled, unsampled) interleaved\n"
+            out += "workload: generation of [\(w.prompt.map(String.init).joined(separator: " "))] to n=\(w.n), \(per) per block, \(rounds) rounds of (sampled, unsampled) interleaved\n"
             out += String(format: "unsampled: median %.2f ms per generation  (%@)\n", 1000 * mOff, off.map { String(format: "%.1f", 1000 * $0) }.joined(separator: " ") as NSString)
             out += String(format: "sampled:   median %.2f ms per generation  (%@)\n", 1000 * mOn, on.map { String(format: "%.1f", 1000 * $0) }.joined(separator: " ") as NSString)
             out += String(format: "wall-time overhead: %+.2f%% (median of per-round ratios %+.2f%%, range %+.2f%% ... %+.2f%%)\n",
@@ -414,12 +411,10 @@ extension Workbench {
             let cg = try parsedCallGraph()
             let perfTool = try Perf.locate(explicit: perf)
             // Check the request here, where errors are one line, before perf starts a child.
-            let words = prompt.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
-            if words.isEmpty { throw WorkbenchError("empty --prompt: give at least one token id") }
             let modelPath = try DefaultModel.resolve(model.model, log: note)
             let ckpt = try Checkpoint(path: modelPath)
-            try GPT2Model.validateRequest(words: words, n: n, config: ckpt.config)
-            let options = try engine.options()
+            let request = try GenerationRequest(words: prompt.map { [$0] }, n: n, config: ckpt.config)
+            let options = try engine.options(config: ckpt.config)
             let rate = hz ?? 250
             let d = duration ?? min(60, max(2, 1300 / (rate * Double(options.threads))))
             let tmp = try temporaryDirectory()
@@ -427,11 +422,9 @@ extension Workbench {
             let ctl = tmp + "/ctl", ack = tmp + "/ack"
             guard mkfifo(ctl, 0o600) == 0, mkfifo(ack, 0o600) == 0 else { throw WorkbenchError("cannot create FIFOs in \(tmp)") }
             let exe = try executablePath()
-            var child = [exe, "profile", "--workload-child", "--model", modelPath, "--matmul", engine.matmul,
-                         "--attention", engine.attention, "--threads", "\(options.threads)", "--n", "\(n)", "--prompt", prompt,
+            let child = [exe, "profile", "--workload-child", "--model", modelPath] + engine.arguments +
+                        ["--threads", "\(options.threads)", "--n", "\(request.n)", "--prompt", request.prompt.map(String.init).joined(separator: " "),
                          "--duration", "\(d)", "--child-report", tmp + "/child.json", "--perf-control", "\(ctl),\(ack)"]
-            if engine.pin { child.append("--pin") }
-            if let k = engine.kernels { child += ["--kernels", k, "--tune-file", engine.tuneFile] }
             let data = tmp + "/perf.data"
             let rec = try perfTool.record(output: data, hz: rate, callGraph: cg, control: .init(controlFIFO: ctl, ackFIFO: ack), command: child)
             guard rec.status == 0, let reportData = FileManager.default.contents(atPath: tmp + "/child.json"),
@@ -448,7 +441,7 @@ extension Workbench {
             meta.model = modelPath
             meta.engine = report.engine
             meta.workload = String(format: "%d generations of [%@] to n=%d (%d forward passes) in %.2f s", report.generations,
-                                   words.joined(separator: " ") as NSString, n, report.timings.forwards, report.seconds)
+                                   request.prompt.map(String.init).joined(separator: " ") as NSString, request.n, report.timings.forwards, report.seconds)
             meta.achievedHz = Profile.perfAchievedHz(samples: profile.total, report: report, threads: options.threads)
             meta.ops = report.timings.ops.map { OpShareRow(key: $0.op, name: $0.name, timerMs: $0.ms, timerPercent: $0.percent) }
             var header = "workbench profile: perf backend (\(perfTool.version)), perf record -e cpu-clock -c \(Int(1e9 / rate)) --call-graph \(cg.recordArgument)\n"
@@ -526,18 +519,6 @@ extension Workbench {
             print("workbench profile --diff: A = \(diffFiles[0]) (\(a.total) samples), B = \(diffFiles[1]) (\(b.total) samples)")
             print("frames whose share changed most (self = samples in the frame itself, total = in it or its callees):")
             print(Reports.diffTable(rows, nA: a.total, nB: b.total, top: top), terminator: "")
-        }
-    }
-}
-
-extension GPT2Model {
-    /// Checks prompt words and n against a model shape without building the model (the perf parent does this).
-    static func validateRequest(words: [String], n: Int, config: GPT2Config) throws {
-        let tokens = try parseTokens(words, vocabulary: config.V)
-        if n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
-        if n > config.maxT { throw GenerationError("n = \(n) exceeds the model's maximum sequence length \(config.maxT)") }
-        if tokens.count >= n {
-            throw GenerationError("the prompt has \(tokens.count) tokens but n = \(n): n counts prompt plus generated tokens and must be larger")
         }
     }
 }

@@ -11,8 +11,8 @@ extension Workbench {
 
         @OptionGroup var model: ModelOption
         @OptionGroup var engine: EngineFlags
-        @Option(help: "Total tokens, prompt included (at most the model's maxT).")
-        var n = 10
+        @Option(help: "Total tokens, prompt included (at most the model's maxT; default 10, or maxT if smaller).")
+        var n: Int?
         @Option(help: "mult (gpt.c's sample_mult, coin 0.5) or argmax.")
         var sampler: String = "mult"
         @Flag(inversion: .prefixedNo, help: "Keep keys/values per layer so each new token costs one position (else recompute the prefix every step).")
@@ -38,21 +38,20 @@ extension Workbench {
             }
             let tokens = self.tokens.filter { $0 != "--" }
             if tokens.isEmpty { throw WorkbenchError("empty prompt: give at least one token id") }
-            if n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
+            if let n, n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
             let repeats = `repeat` ?? 1
             if repeats < 1 || repeats > 1_000_000 { throw WorkbenchError("--repeat must be in 1...1000000, got \(repeats)") }
             if noTimers && (timings || timingsJson != nil) { throw WorkbenchError("--no-timers contradicts --timings/--timings-json") }
             let ckpt = try model.load()
-            let prompt = try parseTokens(tokens, vocabulary: ckpt.config.V)
-            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(timers: !noTimers))
-            try gpt.validate(prompt: prompt, n: n)
+            let request = try GenerationRequest(words: tokens, n: n, sampler: s, kvCache: kvCache, config: ckpt.config)
+            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(config: ckpt.config, timers: !noTimers))
             var logitsError: Error?
             var times: [Double] = []
             var generated: [Int32] = []
             for r in 0..<repeats {
                 let start = monotonicNanos()
-                generated = try gpt.generate(
-                    prompt: prompt, n: n, sampler: s, kvCache: kvCache,
+                generated = gpt.generate(
+                    request,
                     firstLogits: r > 0 ? nil : logitsOut.map { path in { logits, _ in
                         do { try Data(buffer: logits).write(to: URL(fileURLWithPath: path)) } catch { logitsError = error }
                     } },

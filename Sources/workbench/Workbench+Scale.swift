@@ -11,11 +11,11 @@ extension Workbench {
             abstract: "Run a fixed workload on 1...N threads: time, speedup, efficiency, Amdahl serial fraction, usable cores, pinning.")
 
         @OptionGroup var model: ModelOption
-        @Option(help: "Matmul variant.") var matmul: String = EngineDefaults.matmul
-        @Option(help: "Attention variant.") var attention: String = EngineDefaults.attention
+        @Option(help: "Matmul variant.") var matmul: String = MatmulVariants.defaultName
+        @Option(help: "Attention variant.") var attention: String = AttentionVariants.defaultName
         @Option(help: "prefill (one forward over --t tokens) or generate (gpt.c's workload: prompt 31373 612, n 10; ids taken mod V).")
         var workload: String = "prefill"
-        @Option(help: "Tokens of the prefill workload.") var t = 64
+        @Option(help: "Tokens of the prefill workload (default 64, or the model's maxT if smaller).") var t: Int?
         @Option(help: "Largest thread count (default: the usable cores; may exceed them to show oversubscription).")
         var maxThreads: Int?
         @Option(help: "Timed runs per thread count (interleaved across thread counts).") var runs = 5
@@ -23,11 +23,11 @@ extension Workbench {
         @Flag(help: "Print JSON instead of the table.") var json = false
 
         func run() throws {
-            let N = maxThreads ?? EngineDefaults.threads
+            let N = maxThreads ?? CPUAffinity.usableCores
             guard N >= 1 && N <= 64 else { throw WorkbenchError("--max-threads must be in 1...64, got \(N)") }
             guard runs >= 1 && runs <= 1000 else { throw WorkbenchError("--runs must be in 1...1000, got \(runs)") }
-            var flags = try EngineFlags.parse(["--matmul", matmul, "--attention", attention, "--threads", "1"])
-            let base = try flags.options(timers: false)
+            var base = try EngineSpec.parse("matmul=\(matmul),attention=\(attention),threads=1").options
+            base.timers = false
             let ckpt = try model.load()
             let cfg = ckpt.config
             let gpt = GPT2Model(checkpoint: ckpt, options: base)
@@ -35,17 +35,16 @@ extension Workbench {
             let label: String
             switch workload {
             case "prefill":
-                guard t >= 1 && t < cfg.maxT else { throw WorkbenchError("--t must be in 1..<\(cfg.maxT), got \(t)") }
+                let t = self.t ?? min(64, cfg.maxT)
+                guard t >= 1 && t <= cfg.maxT else { throw WorkbenchError("--t must be in 1...\(cfg.maxT) (the model's maxT), got \(t)") }
                 let tokens = (0..<t).map { Int32(($0 * 7919 + 31373) % cfg.V) }
                 work = { gpt.resetCache(); gpt.forward(tokens) }
                 label = "prefill T=\(t) (one forward pass)"
             case "generate":
                 // gpt.c's prompt, folded into the vocabulary of smaller test models
-                let prompt: [Int32] = [Int32(31373 % cfg.V), Int32(612 % cfg.V)]
-                let n = min(10, cfg.maxT)
-                guard n > prompt.count else { throw WorkbenchError("the model's maxT \(cfg.maxT) is too small for the generate workload") }
-                work = { try gpt.generate(prompt: prompt, n: n) }
-                label = "generate: prompt \(prompt[0]) \(prompt[1]), n=\(n) (KV cache)"
+                let request = try GenerationRequest(words: nil, n: nil, config: cfg)
+                work = { gpt.generate(request) }
+                label = "generate: prompt \(request.prompt.map(String.init).joined(separator: " ")), n=\(request.n) (KV cache)"
             default:
                 throw WorkbenchError("unknown workload '\(workload)' (known: prefill, generate)")
             }
@@ -70,7 +69,7 @@ extension Workbench {
             let t1 = points[0].median
             let speedups = points.map { (threads: $0.threads, speedup: t1 / $0.median) }
             // fit Amdahl's law over the thread counts the machine can run at once (not the oversubscribed ones)
-            let cores = EngineDefaults.threads
+            let cores = CPUAffinity.usableCores
             let f = Scaling.amdahlSerialFraction(speedups: speedups.filter { $0.threads <= cores })
 
             // usable cores: N workers each doing the same CPU-bound work, vs one worker doing it alone

@@ -3,6 +3,7 @@ import Bench
 import Foundation
 import GPT2
 import Kernels
+import Lab
 
 extension Workbench {
     /// `workbench tune`: the fastest correct variant for each matmul site and for attention, stored for `--kernels auto`.
@@ -12,7 +13,7 @@ extension Workbench {
             discussion: """
             For each of the model's matmul sites (qkv, attproj, fc, fcproj, lmhead) and for attention, at each token
             count of --t (1 = one decode step over 63 cached positions, larger = a prefill), every variant is first
-            checked against naive (max |x - ref| / (1 + |ref|) <= 1e-4), run the engine's way (split across --threads
+            checked against naive (normalised error max |x - ref| / max |ref| within the variant's tolerance, 1e-4 for float32), run the engine's way (split across --threads
             workers). Variants more than 3x slower than the best in a screening (best of 3 calls) are dropped; the rest are
             timed interleaved (Bench's runner) and the variant with the smallest geometric mean of (median / best median)
             over the token counts wins. The choice goes to Profiles/tune.json (or --out) with the machine's fingerprint.
@@ -34,7 +35,7 @@ extension Workbench {
             }
             if ts.isEmpty { throw WorkbenchError("--t wants at least one token count") }
             guard budget > 0 && budget <= 600 else { throw WorkbenchError("--budget must be in (0, 600] seconds") }
-            let k = threads ?? EngineDefaults.threads
+            let k = threads ?? CPUAffinity.usableCores
             guard k >= 1 && k <= 256 else { throw WorkbenchError("--threads must be in 1...256, got \(k)") }
             let config = try model.load().config
             let pool = WorkerPool(count: k)
@@ -45,7 +46,7 @@ extension Workbench {
 
             var file = TuningFile(fingerprint: Bench.Machine.fingerprint(), date: ISO8601DateFormatter().string(from: Date()),
                                   threads: k, tokenCounts: ts, model: "L=\(config.L) C=\(config.C) NH=\(config.NH) V=\(config.V)",
-                                  matmul: [:], attention: AttentionVariants.reference.name, measurements: [])
+                                  config: config, attention: AttentionVariants.reference.name)
             for site in MatmulSite.allCases {
                 let (OC, C) = site.shape(config)
                 var medians: [[String: Double]] = []
@@ -55,11 +56,11 @@ extension Workbench {
                     let candidates = MatmulVariants.all.filter { (v: MatmulVariant) -> Bool in
                         let e = p.check(v, pool: pool)
                         file.measurements.append(TuningFile.Measurement(kernel: "matmul", site: site.rawValue, T: T, variant: v.name,
-                                                       correct: e.passes, maxRelError: e.maxRel, medianNs: nil))
-                        return e.passes
+                                                       correct: e.passes(v.tolerance), maxRelError: e.normalised))
+                        return e.passes(v.tolerance)
                     }
                     let args = p.args()
-                    let m = Tune.time(candidates.map { v in (v.name, { v.split(args, pool: pool) }) }, options: options)
+                    let m = Tune.time(candidates.map { v in (v.name, { v.run(args, on: pool) }) }, options: options)
                     medians.append(m)
                     file.record(kernel: "matmul", site: site.rawValue, T: T, medians: m)
                 }
@@ -73,11 +74,11 @@ extension Workbench {
                 let candidates = AttentionVariants.all.filter { (v: AttentionVariant) -> Bool in
                     let e = p.check(v, pool: pool)
                     file.measurements.append(TuningFile.Measurement(kernel: "attention", site: nil, T: T, variant: v.name,
-                                                   correct: e.passes, maxRelError: e.maxRel, medianNs: nil))
-                    return e.passes
+                                                   correct: e.passes(v.tolerance), maxRelError: e.normalised))
+                    return e.passes(v.tolerance)
                 }
                 let args = p.args()
-                let m = Tune.time(candidates.map { v in (v.name, { v.split(args, pool: pool) }) }, options: options)
+                let m = Tune.time(candidates.map { v in (v.name, { v.run(args, on: pool) }) }, options: options)
                 medians.append(m)
                 file.record(kernel: "attention", site: nil, T: T, medians: m)
             }
@@ -126,85 +127,5 @@ extension Workbench {
             }
             return bestName
         }
-    }
-}
-
-/// What `workbench tune` chose (Profiles/tune.json): the variant per matmul site and for attention, with the
-/// measurements behind the choice and the machine they were made on.
-struct TuningFile: Codable {
-    static let defaultPath = "Profiles/tune.json"
-    struct Measurement: Codable {
-        var kernel: String
-        var site: String?
-        var T: Int
-        var variant: String
-        var correct: Bool
-        var maxRelError: Double
-        /// nil for variants not timed (wrong, or dropped by the screening).
-        var medianNs: Double?
-    }
-    var fingerprint: String
-    var date: String
-    var threads: Int
-    var tokenCounts: [Int]
-    var model: String
-    /// Site name (qkv, attproj, fc, fcproj, lmhead) to variant name.
-    var matmul: [String: String]
-    var attention: String?
-    var measurements: [Measurement]
-
-    mutating func record(kernel: String, site: String?, T: Int, medians: [String: Double]) {
-        for i in measurements.indices where measurements[i].kernel == kernel && measurements[i].site == site && measurements[i].T == T {
-            measurements[i].medianNs = medians[measurements[i].variant]
-        }
-    }
-
-    func save(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try enc.encode(self).write(to: url)
-        } catch { throw WorkbenchError("cannot write \(path): \(error.localizedDescription)") }
-    }
-
-    /// Reads and checks a tuning file: one-line errors for a missing, corrupt or inconsistent file.
-    static func load(_ path: String) throws -> TuningFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WorkbenchError("no tuning at \(path): run `workbench tune` first (or name a file with --tune-file)")
-        }
-        let f: TuningFile
-        do { f = try JSONDecoder().decode(TuningFile.self, from: data) }
-        catch { throw WorkbenchError("\(path) is not a valid tuning file (\(error.localizedDescription)): re-run `workbench tune`") }
-        for (site, name) in f.matmul {
-            guard MatmulSite(rawValue: site) != nil else { throw WorkbenchError("\(path): unknown matmul site '\(site)'") }
-            guard MatmulVariants.named(name) != nil else { throw WorkbenchError("\(path): unknown matmul variant '\(name)' for \(site)") }
-        }
-        if let a = f.attention, AttentionVariants.named(a) == nil { throw WorkbenchError("\(path): unknown attention variant '\(a)'") }
-        return f
-    }
-
-    func text() -> String {
-        var s = "tuned on \(fingerprint), \(threads) thread(s), token counts \(tokenCounts.map(String.init).joined(separator: ",")), model \(model)\n\n"
-        func rows(_ kernel: String, _ site: String?) -> String {
-            var r = ""
-            for T in tokenCounts {
-                let ms = measurements.filter { $0.kernel == kernel && $0.site == site && $0.T == T }
-                let best = ms.compactMap(\.medianNs).min() ?? .nan
-                r += "  T=\(T):"
-                for m in ms {
-                    if !m.correct { r += "  \(m.variant) WRONG"; continue }
-                    guard let v = m.medianNs else { r += "  \(m.variant) (screened out)"; continue }
-                    r += String(format: "  %@ %.3f ms (%.2fx)", m.variant as NSString, v / 1e6, v / best)
-                }
-                r += "\n"
-            }
-            return r
-        }
-        for site in MatmulSite.allCases.map(\.rawValue) {
-            s += "matmul \(site): \(matmul[site] ?? "none correct")\n" + rows("matmul", site)
-        }
-        s += "attention: \(attention ?? "none correct")\n" + rows("attention", nil)
-        return s
     }
 }

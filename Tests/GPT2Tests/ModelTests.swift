@@ -95,10 +95,10 @@ final class ModelTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(m.timers.total(.qkv).flops, 0)
     }
 
-    func testValidateRejectsBadRequests() throws {
+    func testRequestRejectsBadRequests() throws {
         let m = try model()
         func message(_ prompt: [Int32], _ n: Int) -> String? {
-            do { try m.validate(prompt: prompt, n: n); return nil } catch { return "\(error)" }
+            do { _ = try GenerationRequest(prompt: prompt, n: n, config: m.config); return nil } catch { return "\(error)" }
         }
         XCTAssertNil(message([1], 2))
         XCTAssertNil(message([1], 16))
@@ -107,18 +107,55 @@ final class ModelTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(message([-1], 5)?.contains("token -1 is out of range") ?? false)
         XCTAssertTrue(message([1], 17)?.contains("exceeds") ?? false)
         XCTAssertTrue(message([1, 2], 2)?.contains("must be larger") ?? false)
+        XCTAssertTrue(message([1], 0)?.contains("--n must be positive") ?? false)
         XCTAssertThrowsError(try m.generate(prompt: [1, 2, 3], n: 3))
     }
 
     func testParseTokens() throws {
-        XCTAssertEqual(try parseTokens(["0", "49", "7"], vocabulary: 50), [0, 49, 7])
+        XCTAssertEqual(try GenerationRequest.parseIDs(["0", "49", "7"], vocabulary: 50), [0, 49, 7])
+        XCTAssertEqual(try GenerationRequest.parseIDs(["0,49 7"], vocabulary: 50), [0, 49, 7])
         for (words, mention) in [([String](), "empty prompt"), (["x"], "'x' is not an integer"), (["1.0"], "not an integer"),
-                                 (["50"], "out of range"), (["-3"], "out of range"), (["", "1"], "not an integer"),
-                                 (["99999999999999999999"], "not an integer")] {
-            XCTAssertThrowsError(try parseTokens(words, vocabulary: 50)) { e in
+                                 (["50"], "out of range"), (["-3"], "out of range"),                                  (["99999999999999999999"], "too large"), (["--fast"], "unknown option '--fast'"),
+                                 (["", ""], "empty prompt")] {
+            XCTAssertThrowsError(try GenerationRequest.parseIDs(words, vocabulary: 50)) { e in
                 XCTAssertTrue("\(e)".contains(mention), "\(words): \(e)")
             }
         }
+    }
+
+    /// Defaults fit the model: gpt.c's prompt folded into V, n within maxT.
+    func testDefaultsFitTheModel() throws {
+        let tiny = GPT2Config(maxT: 8, V: 100, Vp: 128, L: 1, NH: 1, C: 8)
+        let r = try GenerationRequest(words: nil, n: nil, config: tiny)
+        XCTAssertEqual(r.prompt, [31373 % 100, 612 % 100])
+        XCTAssertEqual(r.n, 8)
+    }
+
+    func testEngineSpecParses() throws {
+        let s = try EngineSpec.parse("matmul=tiled,qkv=simd,threads=2,pin")
+        XCTAssertEqual(s.options.matmul[.qkv]!.name, "simd")
+        XCTAssertEqual(s.options.matmul[.fc]!.name, "tiled")
+        XCTAssertEqual(s.options.threads, 2)
+        XCTAssertTrue(s.options.pin)
+        XCTAssertEqual(try EngineSpec.parse("qkv=simd,matmul=naive").options.matmul[.qkv]!.name, "simd", "site wins over matmul=")
+        for (bad, mention) in [("matmul=nope", "unknown matmul variant 'nope'"), ("threads=0", "threads must be"), ("bogus", "cannot read 'bogus'")] {
+            XCTAssertThrowsError(try EngineSpec.parse(bad)) { XCTAssertTrue("\($0)".contains(mention), "\(bad): \($0)") }
+        }
+    }
+
+    func testTuningFileThatDoesNotApplyIsNotUsed() throws {
+        let path = NSTemporaryDirectory() + "/tune-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try TuningFile(fingerprint: "other machine", date: "", threads: 1, tokenCounts: [1], model: "", config: .tiny,
+                       matmul: ["qkv": "naive"]).save(to: path)
+        var spec = try EngineSpec.parse("kernels=auto")
+        var warnings: [String] = []
+        try spec.applyTuning(file: path, config: .tiny, fingerprint: "this machine", warn: { warnings.append($0) })
+        XCTAssertEqual(spec.options.matmul[.qkv]!.name, MatmulVariants.defaultName)
+        XCTAssertTrue(warnings.first?.contains("does not apply") ?? false)
+        var spec2 = try EngineSpec.parse("kernels=auto")
+        try spec2.applyTuning(file: path, config: .tiny, fingerprint: "other machine", warn: { warnings.append($0) })
+        XCTAssertEqual(spec2.options.matmul[.qkv]!.name, "naive")
     }
 
     func testEngineOptionsSummaryAndClamp() {

@@ -88,10 +88,10 @@ final class AttentionVariantTests: XCTestCase {
             XCTAssertTrue(bitIdentical(pieces.out, single), "\(v.name): items in odd ranges differ")
             XCTAssertTrue(pieces.guardIntact)
             for pool in pools {
-                let split = p.run(pos0: pos0, T: T, workers: pool.count) { v.split($0, pool: pool) }
+                let split = p.run(pos0: pos0, T: T, workers: pool.count) { v.run($0, on: pool) }
                 XCTAssertTrue(bitIdentical(split.out, single), "\(v.name): split over \(pool.count) workers differs")
                 XCTAssertTrue(split.guardIntact, "\(v.name): scratch overrun with \(pool.count) workers")
-                let direct = p.run(pos0: pos0, T: T, workers: pool.count) { v($0, pool: pool) }
+                let direct = p.run(pos0: pos0, T: T, workers: pool.count) { v.runStandalone($0, pool: pool) }
                 XCTAssertTrue(bitIdentical(direct.out, single), "\(v.name): called with \(pool.count) workers differs")
             }
         }

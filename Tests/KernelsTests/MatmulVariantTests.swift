@@ -114,8 +114,8 @@ final class MatmulVariantTests: XCTestCase {
                 v.prepare(p.weight)
                 let single = p.run { v.kernel($0, 0..<OC) }
                 for pool in pools {
-                    let split = p.run { v.split($0, pool: pool) }
-                    let direct = p.run { v($0, pool: pool) }
+                    let split = p.run { v.run($0, on: pool) }
+                    let direct = p.run { v.runStandalone($0, pool: pool) }
                     if v.name == "blas" {
                         assertClose(split, ref, p, T: T, "blas split over \(pool.count)")
                         assertClose(direct, ref, p, T: T, "blas called with a pool of \(pool.count)")

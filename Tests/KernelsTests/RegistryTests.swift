@@ -13,8 +13,8 @@ final class RegistryTests: XCTestCase {
         XCTAssertTrue(MatmulVariants.all.allSatisfy { !$0.summary.isEmpty && !$0.summary.contains("\n") })
         XCTAssertEqual(MatmulVariants.named("tiled")!.columnAlignment, matmulPanelWidth)
         XCTAssertEqual(MatmulVariants.named("threaded")!.columnAlignment, matmulPanelWidth)
-        XCTAssertTrue(MatmulVariants.named("threaded")!.usesPool)
-        XCTAssertFalse(MatmulVariants.named("tiled")!.usesPool)
+        XCTAssertTrue(MatmulVariants.named("threaded")!.standaloneOnPool)
+        XCTAssertFalse(MatmulVariants.named("tiled")!.standaloneOnPool)
         XCTAssertNotNil(MatmulVariants.named("blas")!.ownThreads)
         // the engine default must be one of the variants held to the determinism rule
         XCTAssertNotEqual(MatmulVariants.defaultName, "blas")
@@ -27,8 +27,8 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(AttentionVariants.reference.name, "naive")
         XCTAssertNil(AttentionVariants.named(""))
         XCTAssertNotNil(AttentionVariants.named(AttentionVariants.defaultName))
-        XCTAssertTrue(AttentionVariants.named("threaded")!.usesPool)
-        XCTAssertFalse(AttentionVariants.named("simd")!.usesPool)
+        XCTAssertTrue(AttentionVariants.named("threaded")!.standaloneOnPool)
+        XCTAssertFalse(AttentionVariants.named("simd")!.standaloneOnPool)
     }
 
     func testBLASReportsItsConfiguration() {

@@ -144,7 +144,7 @@ final class ProfileTests: XCTestCase {
             (["--min-percent", "200"], "--min-percent must be in"),
             (["--backend", "perf", "--call-graph", "lbr"], "unknown --call-graph 'lbr'"),
             (["--prompt", "1 99999"], "token 99999 is out of range"),
-            (["--prompt", ""], "empty --prompt"),
+            (["--prompt", ""], "empty prompt"),
             (["--n", "2"], "the prompt has 2 tokens but n = 2"),
             (["--backend", "perf", "--measure-overhead"], "--measure-overhead measures the signal backend"),
         ]

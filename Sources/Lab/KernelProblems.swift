@@ -4,17 +4,17 @@ import Kernels
 
 /// A matmul problem with random inputs (fixed seed) and the reference output, owning its buffers:
 /// what `compare`, `tune` and `gate` check a variant against before they time it.
-final class MatmulProblem {
-    let T: Int, C: Int, OC: Int
-    let inp: UnsafeMutablePointer<Float>
-    let bias: UnsafeMutablePointer<Float>
-    let weight: WeightMatrix
+public final class MatmulProblem {
+    public let T: Int, C: Int, OC: Int
+    public let inp: UnsafeMutablePointer<Float>
+    public let bias: UnsafeMutablePointer<Float>
+    public let weight: WeightMatrix
     /// naive's output.
-    let reference: UnsafeMutablePointer<Float>
-    let out: UnsafeMutablePointer<Float>
+    public let reference: UnsafeMutablePointer<Float>
+    public let out: UnsafeMutablePointer<Float>
     private let weightData: UnsafeMutablePointer<Float>
 
-    init(T: Int, C: Int, OC: Int, seed: UInt64 = 1) {
+    public init(T: Int, C: Int, OC: Int, seed: UInt64 = 1) {
         self.T = T; self.C = C; self.OC = OC
         var rng = SplitMix64(seed: seed)
         inp = randomUniform(T * C, &rng)
@@ -27,38 +27,38 @@ final class MatmulProblem {
     }
     deinit { for p in [inp, bias, reference, out, weightData] { p.deallocate() } }
 
-    func args(_ o: UnsafeMutablePointer<Float>? = nil) -> MatmulArgs {
+    public func args(_ o: UnsafeMutablePointer<Float>? = nil) -> MatmulArgs {
         MatmulArgs(out: o ?? out, inp: inp, weight: weight, bias: bias, T: T, OC: OC)
     }
-    var flops: Double { args().flops }
-    var weightBytes: Double { Double(OC * C * MemoryLayout<Float>.size) }
+    public var flops: Double { args().flops }
+    public var weightBytes: Double { Double(OC * C * MemoryLayout<Float>.size) }
 
     /// Runs `v` the engine's way (columns split across `pool`) into a NaN-filled output and returns its errors.
-    func check(_ v: MatmulVariant, pool: WorkerPool) -> KernelErrors {
+    public func check(_ v: MatmulVariant, pool: WorkerPool) -> KernelError {
         v.prepare(weight)
-        return check { v.split($0, pool: pool) }
+        return check { v.run($0, on: pool) }
     }
 
     /// Runs `body` into a NaN-filled output and returns its errors; `perturb` is added to the first output
     /// element before the comparison (how tests exercise the WRONG path).
-    func check(perturb: Float? = nil, _ body: (MatmulArgs) -> Void) -> KernelErrors {
+    public func check(perturb: Float? = nil, _ body: (MatmulArgs) -> Void) -> KernelError {
         out.initialize(repeating: .nan, count: T * OC)
         body(args())
         if let perturb { out[0] += perturb }
-        return KernelErrors(out, reference, count: T * OC)
+        return KernelError(out, reference, count: T * OC)
     }
 }
 
 /// An attention problem with a random KV cache (fixed seed) and the reference output.
-final class AttentionProblem {
-    let T: Int, C: Int, NH: Int, pos0: Int
-    let qkv: UnsafeMutablePointer<Float>
-    let scratch: UnsafeMutablePointer<Float>
-    let reference: UnsafeMutablePointer<Float>
-    let out: UnsafeMutablePointer<Float>
-    let workers: Int
+public final class AttentionProblem {
+    public let T: Int, C: Int, NH: Int, pos0: Int
+    public let qkv: UnsafeMutablePointer<Float>
+    public let scratch: UnsafeMutablePointer<Float>
+    public let reference: UnsafeMutablePointer<Float>
+    public let out: UnsafeMutablePointer<Float>
+    public let workers: Int
 
-    init(T: Int, C: Int, NH: Int, pos0: Int, workers: Int, seed: UInt64 = 1) {
+    public init(T: Int, C: Int, NH: Int, pos0: Int, workers: Int, seed: UInt64 = 1) {
         self.T = T; self.C = C; self.NH = NH; self.pos0 = pos0; self.workers = max(1, workers)
         var rng = SplitMix64(seed: seed)
         qkv = randomUniform((pos0 + T) * 3 * C, &rng)
@@ -70,49 +70,28 @@ final class AttentionProblem {
     }
     deinit { for p in [qkv, scratch, reference, out] { p.deallocate() } }
 
-    func args(_ o: UnsafeMutablePointer<Float>? = nil) -> AttentionArgs {
+    public func args(_ o: UnsafeMutablePointer<Float>? = nil) -> AttentionArgs {
         AttentionArgs(out: o ?? out, qkv: qkv, pos0: pos0, T: T, C: C, NH: NH, scratch: scratch, scratchStride: pos0 + T)
     }
-    var flops: Double { args().flops }
+    public var flops: Double { args().flops }
 
     /// Runs `v` the engine's way (items split across `pool`) into a NaN-filled output and returns its errors.
-    func check(_ v: AttentionVariant, pool: WorkerPool) -> KernelErrors {
+    public func check(_ v: AttentionVariant, pool: WorkerPool) -> KernelError {
         precondition(pool.count <= workers)
-        return check { v.split($0, pool: pool) }
+        return check { v.run($0, on: pool) }
     }
 
     /// Runs `body` into a NaN-filled output and returns its errors (`perturb` as for matmul).
-    func check(perturb: Float? = nil, _ body: (AttentionArgs) -> Void) -> KernelErrors {
+    public func check(perturb: Float? = nil, _ body: (AttentionArgs) -> Void) -> KernelError {
         out.initialize(repeating: .nan, count: T * C)
         body(args())
         if let perturb { out[0] += perturb }
-        return KernelErrors(out, reference, count: T * C)
+        return KernelError(out, reference, count: T * C)
     }
-}
-
-/// How far a variant's output is from the reference's.
-struct KernelErrors: Codable {
-    /// max |x - ref|
-    var maxAbs: Double
-    /// max |x - ref| / (1 + |ref|)
-    var maxRel: Double
-    /// The tolerance every variant must meet on max |x - ref| / (1 + |ref|) for inputs in [-1, 1).
-    static let tolerance = 1e-4
-
-    init(_ x: UnsafePointer<Float>, _ ref: UnsafePointer<Float>, count: Int) {
-        var a = 0.0, r = 0.0
-        for i in 0..<count {
-            let d = abs(Double(x[i]) - Double(ref[i]))
-            if d.isNaN { a = .nan; r = .nan; break }
-            a = max(a, d); r = max(r, d / (1 + abs(Double(ref[i]))))
-        }
-        maxAbs = a; maxRel = r
-    }
-    var passes: Bool { maxRel <= KernelErrors.tolerance }  // false for NaN
 }
 
 /// `count` floats uniform in [-1, 1) (caller deallocates).
-func randomUniform(_ count: Int, _ rng: inout SplitMix64) -> UnsafeMutablePointer<Float> {
+public func randomUniform(_ count: Int, _ rng: inout SplitMix64) -> UnsafeMutablePointer<Float> {
     let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
     for i in 0..<count { p[i] = Float(rng.nextUniform() * 2 - 1) }
     return p
