@@ -49,11 +49,13 @@ let package = Package(
         .target(name: "Lab", dependencies: ["GPT2", "Kernels", "Bench"], swiftSettings: engineFlags),
         // Users' own variants, one file each, registered into the Kernels registries at start-up.
         .target(name: "Experiments", dependencies: ["Kernels"], swiftSettings: kernelFlags),
+        // `workbench report` (only the CLI depends on it): one self-contained HTML page, charts by its own SVG writer.
+        .target(name: "Report", dependencies: ["Lab", "Profiling", "GPT2", "Kernels", "Bench"]),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments",
+                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "CSampler"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "workbench"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
     ]
