@@ -15,6 +15,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Headless chromium for the report's browser tests (ReportTests); optional: without it those tests are skipped.
+if ! command -v chromium >/dev/null 2>&1 && ! dpkg -s chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (optional)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; } \
+    || echo "setup: warning: could not install chromium; the report's browser tests are skipped" >&2
+fi
 if ! python3 -c "import numpy" >/dev/null 2>&1; then
   echo "setup: installing numpy" >&2
   python3 -m pip install -q numpy

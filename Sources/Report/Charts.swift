@@ -199,7 +199,7 @@ public enum Charts {
         svg.bottomAxis(x, area: area, label: "share of the forward passes (%): timers of wall time, samples of those inside forward passes")
         for (i, b) in bars.enumerated() {
             let y = area.y + Double(i) * (rowH + gap)
-            svg.text(b.label, x: area.x - 10, y: y + rowH / 2 + 4, anchor: .end, class: "rowlabel")
+            svg.text(fit(b.label, width: labelW - 16), x: area.x - 10, y: y + rowH / 2 + 4, anchor: .end, class: "rowlabel", tooltip: b.label)
             var cx = 0.0
             for s in b.segments.sorted(by: { rank[$0.key, default: 999] < rank[$1.key, default: 999] }) {
                 let x0 = x(cx), x1 = x(min(100, cx + s.pct))
@@ -280,7 +280,8 @@ public enum Charts {
                 let bx = x(sx * 1.5), by = y(roof.attainable(intensity: sx * 1.5))
                 let angle = atan2(by - ay, bx - ax) * 180 / .pi
                 let bwText = "\(Fmt.sig(roof.bandwidthGBs)) GB/s (\(roof.label))"
-                svg.text(bwText, x: ax, y: ay - 6, class: "rooflabel", rotate: angle)
+                // The first roof's label above its slope, the others below theirs (the slopes are parallel).
+                svg.text(bwText, x: ax, y: i == 0 ? ay - 6 : ay + 15, class: "rooflabel", rotate: angle)
             }
             if roof.ridge > x0 && roof.ridge < x1 {
                 svg.line(x1: x(roof.ridge), y1: py, x2: x(roof.ridge), y2: area.bottom, class: "ridge", dash: "2 3",
@@ -347,10 +348,14 @@ public enum Charts {
         let unit = TimeUnit(reference: Stats.median(medians) ?? 1)
         let lo = all.min() ?? 1, hi = all.max() ?? 10
         let useLog = hi / max(lo, 1e-12) > 20
-        let labelW = 200.0, rowH = 34.0
+        let labelW = 200.0, rowH = 40.0
+        let legendItems = [LegendItem(label: "box: quartiles, bar: median", color: "#bbb", kind: .swatch),
+                           LegendItem(label: "whiskers: last sample within 1.5 IQR", color: Palette.ink, kind: .line(dash: nil)),
+                           LegendItem(label: "outlier", color: Palette.ink, kind: .ring),
+                           LegendItem(label: "one sample", color: "#888", kind: .marker(.circle))]
         let area = PlotArea(x: labelW, y: 14, width: width - labelW - 24, height: max(rowH, Double(sides.count) * rowH))
         let legendY = area.bottom + 62
-        let height = legendY + 14
+        let height = legendY + Double(estimateLegendRows(legendItems, maxWidth: width - area.x - 10)) * 18 + 2
         var svg = SVG(width: width, height: height, title: "\(d.title): distribution of the timed samples")
         let xScale: AxisScale = useLog
             ? LogScale(nice: unit.value(lo) * 0.8...unit.value(hi) * 1.25, range: (area.x, area.right))
@@ -359,7 +364,8 @@ public enum Charts {
         for (i, s) in sides.enumerated() {
             let cy = area.y + (Double(i) + 0.5) * rowH
             let color = Palette.category(i)
-            svg.text(s.name + (s.threads.map { " (\($0) thr)" } ?? ""), x: area.x - 10, y: cy + 4, anchor: .end, class: "rowlabel")
+            let name = s.name + (s.threads.map { " (\($0) thr)" } ?? "")
+            svg.text(fit(name, width: labelW - 16), x: area.x - 10, y: cy + 4, anchor: .end, class: "rowlabel", tooltip: name)
             svg.begin(class: "dots")
             for (k, v) in s.nanoseconds.enumerated() where v > 0 && v.isFinite {
                 let jitter = (Double(k) * 0.618_033_988_75).truncatingRemainder(dividingBy: 1) - 0.5
@@ -379,11 +385,7 @@ public enum Charts {
             svg.line(x1: mx, y1: cy - 10, x2: mx, y2: cy + 10, class: "median")
             for o in b.outliers { svg.circle(cx: xScale(unit.value(o)), cy: cy, r: 3.5, fill: "none", stroke: Palette.ink, class: "outlier") }
         }
-        svg.legend([LegendItem(label: "box: quartiles, bar: median", color: "#bbb", kind: .swatch),
-                    LegendItem(label: "whiskers: last sample within 1.5 IQR", color: Palette.ink, kind: .line(dash: nil)),
-                    LegendItem(label: "outlier", color: Palette.ink, kind: .ring),
-                    LegendItem(label: "one sample", color: "#888", kind: .marker(.circle))],
-                   x: area.x, y: legendY, maxWidth: width - area.x - 10)
+        svg.legend(legendItems, x: area.x, y: legendY, maxWidth: width - area.x - 10)
         return svg.render()
     }
 
@@ -394,14 +396,14 @@ public enum Charts {
         let lo = values.min() ?? 0.5, hi = values.max() ?? 2
         let labelW = 200.0, rowH = 28.0
         let area = PlotArea(x: labelW, y: 12, width: width - labelW - 150, height: max(rowH, Double(rows.count) * rowH))
-        let height = area.bottom + 48 + 22
+        let height = area.bottom + 62 + 6
         var svg = SVG(width: width, height: height, title: "\(d.title): speedups with their \(Int((rows.first?.confidence ?? 0.95) * 100)) % intervals")
         let x = LogScale(nice: lo / 1.3...hi * 1.3, range: (area.x, area.right))
         svg.bottomAxis(x, area: area, label: "speedup = median(A) / median(B) (x, log scale; right of 1 = B faster)")
         svg.line(x1: x(1), y1: area.y - 4, x2: x(1), y2: area.bottom, class: "unity", dash: "4 3", tooltip: "1x: no change")
         for (i, s) in rows.enumerated() {
             let cy = area.y + (Double(i) + 0.5) * rowH
-            svg.text("\(s.b) vs \(s.a)", x: area.x - 10, y: cy + 4, anchor: .end, class: "rowlabel")
+            svg.text(fit("\(s.b) vs \(s.a)", width: labelW - 16), x: area.x - 10, y: cy + 4, anchor: .end, class: "rowlabel", tooltip: "\(s.b) vs \(s.a)")
             let color = s.verdict == "faster" ? Palette.category(2) : s.verdict == "slower" ? Palette.problem : "#888"
             if let l = s.low, let h = s.high {
                 svg.line(x1: x(l), y1: cy, x2: x(h), y2: cy, stroke: color, class: "interval")
@@ -502,7 +504,8 @@ public enum Charts {
         let coreW = (usable - Double(shown - 1) * 12) / Double(shown)
         let coreH = 46.0 + Double(privateCaches.count) * 24
         let sharedH = 34.0
-        let height = 30 + coreH + 16 + Double(sharedCaches.count) * (sharedH + 12) + 40 + 52 + 30
+        let isa = wrap("ISA: " + (m.simdFlags.isEmpty ? "no SIMD flags listed" : m.simdFlags.joined(separator: " ")), width: usable, size: 11.5)
+        let height = 30 + coreH + 16 + Double(sharedCaches.count) * (sharedH + 12) + 40 + 52 + Double(isa.count) * 16 + 6
         var svg = SVG(width: width, height: height, title: "Machine: cores, caches and memory with the measured limits")
         var y = 30.0
         svg.text("\(m.cpuModel) · \(m.architecture) · \(m.logicalCores) logical CPUs, \(m.usableCores) usable", x: left, y: 18, class: "machinehead")
@@ -536,44 +539,79 @@ public enum Charts {
         svg.text("balance \(Fmt.sig(m.fmaPeakGFLOPS / max(m.readBandwidthGBs, 1e-9))) flop/byte on 1 core, \(Fmt.sig(m.peakGFLOPS(threads: cores) / max(m.bandwidthGBs(threads: cores), 1e-9))) on \(cores): below it a kernel is memory-bound",
                  x: left + usable / 2, y: y + 36, anchor: .middle, class: "cachetext")
         y += 52
-        let simd = m.simdFlags.isEmpty ? "no SIMD flags listed" : m.simdFlags.joined(separator: " ")
-        svg.text("ISA: \(simd)", x: left, y: y + 14, class: "cachetext")
+        for (i, l) in isa.enumerated() { svg.text(l, x: left, y: y + 12 + Double(i) * 16, class: "cachetext") }
         return svg.render()
+    }
+
+    /// Words of `text` in lines no wider than `width` pixels (estimated).
+    static func wrap(_ text: String, width: Double, size: Double = 12) -> [String] {
+        var lines: [String] = [], cur = ""
+        for w in text.split(separator: " ") {
+            let next = cur.isEmpty ? String(w) : cur + " " + w
+            if SVG.textWidth(next, size: size) > width && !cur.isEmpty { lines.append(cur); cur = String(w) } else { cur = next }
+        }
+        if !cur.isEmpty { lines.append(cur) }
+        return lines
+    }
+
+    /// `s` cut to about `width` pixels with an ellipsis.
+    static func fit(_ s: String, width: Double, size: Double = 12) -> String {
+        let n = Int(width / (size * 0.6))
+        return s.count <= n ? s : String(s.prefix(max(1, n - 1))) + "…"
     }
 
     // MARK: gate
 
-    /// The gate's verdicts as one stacked bar of counts (pass, improvement, new, regression, incorrect, ...).
-    public static func gateSummary(_ g: GateSection, width: Double = 860) -> String {
+    static func gateColor(_ status: String) -> String {
+        switch status {
+        case "pass": return "#59a14f"
+        case "improvement": return "#4e79a7"
+        case "regression": return "#e15759"
+        case "incorrect": return "#8b0000"
+        case "new": return "#edc948"
+        case "dropped": return "#9c755f"
+        default: return "#bab0ac"
+        }
+    }
+
+    /// The gate's margins: one row per metric family, each metric a dot at the share of its threshold its
+    /// change used (0 = as the baseline, 1 = at the threshold, beyond 1 = failed; left of 0 = better), coloured
+    /// by verdict. Metrics compared as exact text or not compared are counted in the legend.
+    public static func gateMargins(_ g: GateSection, width: Double = 860) -> String {
+        var families: [String] = []
+        for r in g.rows where r.used != nil && !families.contains(r.family) { families.append(r.family) }
         var counts: [(String, Int)] = []
         for r in g.rows {
-            let v = r.status
-            if let i = counts.firstIndex(where: { $0.0 == v }) { counts[i].1 += 1 } else { counts.append((v, 1)) }
+            if let i = counts.firstIndex(where: { $0.0 == r.status }) { counts[i].1 += 1 } else { counts.append((r.status, 1)) }
         }
-        func color(_ v: String) -> String {
-            switch v.lowercased() {
-            case "pass": return "#59a14f"
-            case "improvement": return "#4e79a7"
-            case "regression": return "#e15759"
-            case "incorrect": return "#8b0000"
-            case "new": return "#edc948"
-            case "dropped": return "#9c755f"
-            default: return "#bab0ac"
+        let unplotted = g.rows.filter { $0.used == nil }.count
+        var legend = counts.map { LegendItem(label: "\($0.0) (\($0.1))", color: gateColor($0.0), kind: .marker(.circle)) }
+        legend.append(LegendItem(label: "threshold", color: Palette.problem, kind: .line(dash: "5 3")))
+        let labelW = 170.0, rowH = 26.0
+        let used = g.rows.compactMap(\.used)
+        let lo = max(-3, min(-0.5, used.min() ?? 0)), hi = min(3, max(1.25, used.max() ?? 1))
+        let area = PlotArea(x: labelW, y: 10, width: width - labelW - 30, height: max(rowH, Double(families.count) * rowH))
+        let legendY = area.bottom + 62
+        let note = unplotted > 0 ? "\(unplotted) metric\(unplotted == 1 ? "" : "s") not drawn: exact text (tokens), new, dropped or not compared here" : ""
+        let height = legendY + Double(estimateLegendRows(legend, maxWidth: width - area.x - 10)) * 18 + (note.isEmpty ? 0 : 18) + 4
+        var svg = SVG(width: width, height: height, title: "Gate: how much of its threshold each metric used (\(g.summary))")
+        let x = LinearScale(nice: lo...hi, range: (area.x, area.right), target: 8)
+        svg.bottomAxis(x, area: area, label: "change as a share of the threshold (0 = as the baseline, 1 = at the threshold; left = better)")
+        svg.line(x1: x(1), y1: area.y, x2: x(1), y2: area.bottom, stroke: Palette.problem, class: "threshold", dash: "5 3", tooltip: "the threshold")
+        svg.line(x1: x(0), y1: area.y, x2: x(0), y2: area.bottom, stroke: "#777", class: "unity", tooltip: "the baseline")
+        for (i, f) in families.enumerated() {
+            let cy = area.y + (Double(i) + 0.5) * rowH
+            svg.text(fit(f, width: labelW - 14), x: area.x - 10, y: cy + 4, anchor: .end, class: "rowlabel", tooltip: f)
+            for (k, r) in g.rows.filter({ $0.family == f }).enumerated() {
+                guard let u = r.used else { continue }
+                let jitter = (Double(k) * 0.618_033_988_75).truncatingRemainder(dividingBy: 1) - 0.5
+                let px = x(min(max(u, x.domain.lowerBound), x.domain.upperBound))
+                svg.circle(cx: px, cy: cy + jitter * rowH * 0.6, r: r.fails ? 5 : 3.5, fill: gateColor(r.status), stroke: r.fails ? "#000" : "none",
+                           class: "gatedot", tooltip: "\(r.name): \(r.verdict), change \(r.change) of threshold \(r.threshold)" + (r.detail.map { " (\($0))" } ?? ""))
             }
         }
-        let total = max(1, counts.reduce(0) { $0 + $1.1 })
-        let area = PlotArea(x: 20, y: 10, width: width - 40, height: 26)
-        var svg = SVG(width: width, height: area.bottom + 74, title: "Gate verdicts: \(g.summary)")
-        let x = LinearScale(exact: 0...Double(total), range: (area.x, area.right))
-        var cx = 0.0
-        for (v, n) in counts {
-            let x0 = x(cx), x1 = x(cx + Double(n))
-            svg.rect(x: x0, y: area.y, width: x1 - x0, height: area.height, fill: color(v), stroke: "#fff", tooltip: "\(v): \(n) metrics")
-            if x1 - x0 > SVG.textWidth("\(n)") + 6 { svg.text("\(n)", x: (x0 + x1) / 2, y: area.y + 18, anchor: .middle, class: "seglabel light") }
-            cx += Double(n)
-        }
-        svg.bottomAxis(x, area: area, label: "metrics (count)", grid: false)
-        svg.legend(counts.map { LegendItem(label: "\($0.0) (\($0.1))", color: color($0.0), kind: .swatch) }, x: area.x, y: area.bottom + 62, maxWidth: width - 40)
+        svg.legend(legend, x: area.x, y: legendY, maxWidth: width - area.x - 10)
+        if !note.isEmpty { svg.text(note, x: area.x, y: height - 8, class: "hinttext") }
         return svg.render()
     }
 }

@@ -127,9 +127,8 @@ public enum ReportPage {
     }
 
     static func profile(_ p: ProfileSection, svg: String) -> String {
-        var s = "<p class=\"lead\">\(XML.escape(p.subtitle))</p>"
-        s += "<figure class=\"wide flame\">\(svg)</figure>"
-        let rows = p.top.map { [$0.name, Fmt.pct($0.selfPercent), "±" + Fmt.sig($0.stdErr, 2), Fmt.pct($0.totalPercent)] }
+        var s = "<figure class=\"wide flame\">\(svg)</figure>"
+        let rows = p.top.filter { $0.selfPercent > 0 }.map { [$0.name, Fmt.pct($0.selfPercent), "±" + Fmt.sig($0.stdErr, 2), Fmt.pct($0.totalPercent)] }
         s += "<div class=\"numbers wide\">" + table(["frame (hottest by self samples)", "self", "± se (pts)", "total"], rows, numeric: [1, 2, 3],
                                                      caption: "\(p.samples) samples" + (p.seconds.map { " in \(Fmt.sig($0)) s" } ?? "") + "; self = the frame itself, total = it or its callees") + "</div>"
         return s + source(p.source)
@@ -139,13 +138,23 @@ public enum ReportPage {
         var aside = ""
         for ph in o.phases {
             let hasSamples = ph.rows.contains { $0.sampledPercent != nil }
-            let rows = ph.rows.sorted { ($0.timerPercent ?? $0.sampledPercent ?? 0) > ($1.timerPercent ?? $1.sampledPercent ?? 0) }.map { r -> [String] in
+            func share(_ r: OpPhase.Row) -> Double { max(r.timerPercent ?? 0, r.sampledPercent ?? 0) }
+            let sorted = ph.rows.sorted { ($0.timerPercent ?? $0.sampledPercent ?? 0, share($0)) > ($1.timerPercent ?? $1.sampledPercent ?? 0, share($1)) }
+            // Ops under half a percent both ways go into one row.
+            let shown = sorted.filter { share($0) >= 0.5 }, small = sorted.filter { share($0) < 0.5 }
+            var rows = shown.map { r -> [String] in
                 var c = [r.name, r.timerMs.map { Fmt.sig($0, 4) } ?? "–", Fmt.pct(r.timerPercent)]
                 if hasSamples {
                     c += [Fmt.pct(r.sampledPercent), r.sampledStdErr.map { "±" + Fmt.sig($0, 2) } ?? "–"]
-                    if let t = r.timerPercent, let sp = r.sampledPercent { c.append(String(format: "%+.1f", sp - t)) } else { c.append("–") }
+                    if let t = r.timerPercent, let sp = r.sampledPercent { c.append(signed(sp - t)) } else { c.append("–") }
                 }
                 return c
+            }
+            if !small.isEmpty {
+                let t = small.compactMap(\.timerPercent).reduce(0, +), sp = small.compactMap(\.sampledPercent).reduce(0, +)
+                var c = ["\(small.count) smaller ops", Fmt.sig(small.compactMap(\.timerMs).reduce(0, +), 3), Fmt.pct(t)]
+                if hasSamples { c += [Fmt.pct(sp), "", signed(sp - t)] }
+                rows.append(c)
             }
             var cap = ph.label
             if let f = ph.forwards, let ms = ph.forwardMs { cap += ": \(f) forward pass\(f == 1 ? "" : "es"), \(Fmt.sig(ms, 4)) ms" }
@@ -157,10 +166,16 @@ public enum ReportPage {
         return row(figure: Charts.opBreakdown(o), aside: aside) + source(o.source)
     }
 
+    /// "+1.2", "-0.3", "0.0" (never "-0.0").
+    static func signed(_ v: Double) -> String {
+        let r = (v * 10).rounded() / 10
+        return r == 0 ? "0.0" : String(format: "%+.1f", r)
+    }
+
     static func roofline(_ r: RooflineSection) -> String {
         let rows = r.points.map { p -> [String] in
             [p.variant, p.shape, "\(p.threads)", Fmt.sig(p.intensity), Fmt.sig(p.gflops), Fmt.pct(r.percentOfAttainable(p), 0),
-             r.isAboveRoof(p) ? "above the roof" : ""]
+             r.isAboveRoof(p) ? "above roof" : ""]
         }
         let classes = r.points.map { r.isAboveRoof($0) ? "problem" : nil }
         var aside = table(["variant", "shape", "thr", "flop/B", "GFLOP/s", "of roof", ""], rows, numeric: [2, 3, 4, 5], classes: classes)
@@ -210,11 +225,10 @@ public enum ReportPage {
             let med = median(p.seconds) ?? .nan
             let sp = t1 / med
             let am = s.serialFraction.map { Fmt.sig(1 / ($0 + (1 - $0) / Double(p.threads))) + "x" } ?? "–"
-            return ["\(p.threads)", Fmt.sig(med * 1e3, 4), Fmt.sig((p.seconds.min() ?? .nan) * 1e3, 4), Fmt.sig(sp) + "x",
-                    Fmt.pct(100 * sp / Double(p.threads), 0), am]
+            return ["\(p.threads)", Fmt.sig(med * 1e3, 4), Fmt.sig(sp) + "x", Fmt.pct(100 * sp / Double(p.threads), 0), am]
         }
         var aside = "<p class=\"lead\">\(XML.escape(s.workload))<br>\(XML.escape(s.engine))</p>"
-        aside += table(["threads", "median ms", "min ms", "speedup", "efficiency", "Amdahl"], rows, numeric: [0, 1, 2, 3, 4, 5])
+        aside += table(["threads", "median ms", "speedup", "efficiency", "Amdahl fit"], rows, numeric: [0, 1, 2, 3, 4])
         var facts: [[String]] = []
         if let f = s.serialFraction { facts.append(["Amdahl serial fraction", "\(Fmt.sig(f, 3)) (at most \(f > 0 ? Fmt.sig(1 / f) : "∞")x)"]) }
         if let u = s.usableCores { facts.append(["usable cores (probe)", Fmt.sig(u, 3)]) }
@@ -233,7 +247,7 @@ public enum ReportPage {
     static func gate(_ g: GateSection) -> String {
         var s = "<p class=\"lead \(g.passed ? "pass" : "fail")\">\(XML.escape(g.summary))</p>"
         s += "<ul class=\"gatehead\">" + g.header.map { "<li>\(XML.escape($0))</li>" }.joined() + "</ul>"
-        s += "<figure class=\"wide\">\(Charts.gateSummary(g))</figure>"
+        s += "<figure>\(Charts.gateMargins(g))</figure>"
         let head = ["metric", "baseline", "now", "change", "threshold", "verdict"]
         func cells(_ r: GateSection.Row) -> [String] { [r.name, r.baseline, r.now, r.change, r.threshold, r.verdict] }
         let notable = g.rows.filter { $0.fails || $0.status != "pass" }
@@ -243,7 +257,7 @@ public enum ReportPage {
             let details = notable.filter { $0.fails && $0.detail != nil }
             if !details.isEmpty { s += "<ul class=\"details\">" + details.map { "<li><code>\(XML.escape($0.name))</code>: \(XML.escape($0.detail!))</li>" }.joined() + "</ul>" }
         }
-        s += "<details\(notable.isEmpty ? " open" : "")><summary>All \(g.rows.count) metrics</summary>"
+        s += "<details><summary>All \(g.rows.count) metrics</summary>"
             + table(head, g.rows.map(cells), numeric: [1, 2, 3, 4], classes: g.rows.map { $0.fails ? "problem" : nil }) + "</details>"
         return s + source(g.source)
     }
@@ -258,7 +272,7 @@ public enum ReportPage {
             ["built with", p.compiler + " (\(p.build) build)"],
         ]
         if let v = p.swiftVersion { rows.append(["swift on PATH", v]) }
-        var s = table(["", ""], rows)
+        var s = table(["what", "value"], rows)
         var per: [[String]] = []
         func add(_ name: String, _ src: SectionSource) {
             per.append([name, (src.commands + src.files).joined(separator: "\n"), src.detail])
@@ -298,6 +312,7 @@ public enum ReportPage {
     th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: pre-line; }
     th { font-weight: 600; background: #f6f6f6; }
     .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+    .numbers td:first-child { white-space: nowrap; }
     tr.problem td { color: var(--problem); font-weight: 600; }
     .warn { color: var(--problem); }
     .hint, .source p { color: var(--muted); font-size: 12.5px; }
@@ -338,6 +353,7 @@ public enum ReportPage {
     svg.chart .range { stroke-width: 2; stroke-opacity: 0.6; }
     svg.chart .usable { stroke-width: 2; }
     svg.chart .valuelabel { font-size: 11.5px; fill: #333; }
+    svg.chart .hinttext { font-size: 11.5px; fill: #666; }
     svg.chart .machinehead { font-size: 13px; font-weight: 600; }
     svg.chart .boxtitle { font-size: 12.5px; font-weight: 600; }
     svg.chart .boxvalue { font-size: 12px; }

@@ -75,8 +75,12 @@ public enum ReportBuilder {
         let swift = run(["swift", "--version"])?.split(separator: "\n").first.map(String.init)
         return ReportProvenance(toolCommit: commit, dirty: dirty, compiler: compilerVersion, swiftVersion: swift,
                                 date: Provenance.isoDate(date), command: command, mode: mode,
-                                build: Bench.Machine.isUnoptimizedBuild ? "debug" : "release")
+                                build: isDebugBuild ? "debug" : "release")
     }
+
+    /// Whether this module was built without optimisation (`swift build` without `-c release`). Bench's own
+    /// flag cannot say: Bench is always compiled with -O.
+    public static var isDebugBuild: Bool { _isDebugAssertConfiguration() }
 
     /// The Swift compiler this module was built with.
     public static var compilerVersion: String {

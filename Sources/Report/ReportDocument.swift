@@ -259,11 +259,18 @@ public struct GateSection: Codable, Equatable, Sendable {
         /// Whether the verdict fails the gate.
         public var fails: Bool
         public var detail: String?
+        /// The metric's kind (ratio, time, share, instructions, checksum, bound, exact).
+        public var kind: String
+        /// How much of its threshold the change used: 1 = at the threshold, above 1 = past it, below 0 = better
+        /// than the baseline (nil where there is no numeric comparison: exact text, new, dropped, skipped).
+        public var used: Double?
         public init(name: String, baseline: String, now: String, change: String, threshold: String, verdict: String,
-                    status: String, fails: Bool, detail: String?) {
+                    status: String, fails: Bool, detail: String?, kind: String = "", used: Double? = nil) {
             self.name = name; self.baseline = baseline; self.now = now; self.change = change; self.threshold = threshold
-            self.verdict = verdict; self.status = status; self.fails = fails; self.detail = detail
+            self.verdict = verdict; self.status = status; self.fails = fails; self.detail = detail; self.kind = kind; self.used = used
         }
+        /// The row of the gate chart: the metric family and kind ("matmul · ratio").
+        public var family: String { "\(name.split(separator: "/").first.map(String.init) ?? name) · \(kind)" }
     }
     public var summary: String
     public var passed: Bool

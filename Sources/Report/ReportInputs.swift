@@ -129,9 +129,31 @@ public enum ReportInputs {
         GateSection(summary: g.summaryLine, passed: g.exitCode == .success, header: g.headerLines,
                     rows: g.rows.map { r in
                         GateSection.Row(name: r.name, baseline: r.baselineText, now: r.nowText, change: r.changeText, threshold: r.thresholdText,
-                                        verdict: r.verdictText, status: r.verdict.rawValue, fails: r.verdict.fails, detail: r.detail)
+                                        verdict: r.verdictText, status: r.verdict.rawValue, fails: r.verdict.fails, detail: r.detail,
+                                        kind: r.kind.rawValue, used: used(r))
                     },
                     source: source)
+    }
+
+    /// The share of its threshold a gate row's change used (see `GateSection.Row.used`).
+    static func used(_ r: GateRow) -> Double? {
+        guard r.verdict != .new, r.verdict != .dropped, r.verdict != .skipped, let t = r.threshold else { return nil }
+        switch r.kind {
+        case .ratio, .time, .instructions:
+            guard let c = r.change, let rel = t.relative, rel > 0, c.isFinite else { return nil }
+            return c / rel
+        case .share:
+            guard let c = r.change, let a = t.absolute, a > 0 else { return nil }
+            return c / a
+        case .checksum:
+            guard let c = r.change, let a = t.absolute, a > 0 else { return nil }
+            return abs(c) / a
+        case .bound:
+            guard let n = r.now, let a = t.absolute, a > 0 else { return nil }
+            return n / a
+        case .exact:
+            return nil
+        }
     }
 
     // MARK: compare --json and scale --json
@@ -178,7 +200,7 @@ public enum ReportInputs {
         if !s.pinnedSeconds.isEmpty, let a = Stats.median(s.unpinnedSeconds), let b = Stats.median(s.pinnedSeconds) {
             warnings.append(String(format: "pinning: unpinned median %.2f ms, pinned %.2f ms (ratio %.3f)", a * 1e3, b * 1e3, b / a))
         }
-        return ScalingSection(workload: s.workload, engine: s.engine, points: s.points.map { .init(threads: $0.threads, seconds: $0.seconds) },
+        return ScalingSection(workload: s.workload, engine: s.engine.replacingOccurrences(of: " threads=1", with: ""), points: s.points.map { .init(threads: $0.threads, seconds: $0.seconds) },
                               serialFraction: s.serialFraction, usableCores: s.usableCores, cpusReported: s.cpusReported,
                               warnings: warnings, source: source)
     }
@@ -212,7 +234,7 @@ public enum ReportInputs {
         }
         var speedups: [DistributionSection.Speedup] = []
         if let cmp = c.comparison {
-            speedups.append(.init(a: "A", b: "B", speedup: cmp.speedup, low: cmp.speedupLow, high: cmp.speedupHigh, confidence: cmp.confidence,
+            speedups.append(.init(a: "A \(c.a.spec)", b: "B \(c.b.spec)", speedup: cmp.speedup, low: cmp.speedupLow, high: cmp.speedupHigh, confidence: cmp.confidence,
                                   p: cmp.mannWhitney.p, verdict: cmp.verdict.rawValue))
         }
         let notes = (c.comparison?.warnings.map(\.message) ?? [])

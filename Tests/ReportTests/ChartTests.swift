@@ -38,7 +38,7 @@ final class ChartTests: XCTestCase {
     func testEveryChartHasAxesLabelsAndALegend() {
         let d = Sample.document
         let charts = [Charts.opBreakdown(d.ops!), Charts.roofline(d.roofline!), Charts.distributions(d.distributions[0]),
-                      Charts.speedups(d.distributions[0]), Charts.scaling(d.scaling[0])]
+                      Charts.speedups(d.distributions[0]), Charts.scaling(d.scaling[0]), Charts.gateMargins(d.gate!)]
         for c in charts {
             XCTAssertTrue(c.contains("class=\"axis x\""), c)
             XCTAssertTrue(c.contains("class=\"axislabel\""), c)
@@ -51,7 +51,9 @@ final class ChartTests: XCTestCase {
         XCTAssertTrue(charts[2].contains("time per call (ms, log scale)"), charts[2])
         XCTAssertTrue(charts[0].contains(">52%<"), "segment labels: \(charts[0])")
         XCTAssertTrue(charts[0].contains("untimed glue"), charts[0])
-        XCTAssertTrue(Charts.machine(d.machine!).contains("27 GB/s with 1 thread"))
+        XCTAssertTrue(charts[5].contains("1 metric not drawn"), charts[5])
+        XCTAssertTrue(charts[5].contains("regression (1)"), charts[5])
+        XCTAssertTrue(Charts.machine(d.machine!).contains("read 20 GB/s with 1 thread, 40 GB/s with 2"))
     }
 
     func testTextFromInputsIsEscapedEverywhere() {
@@ -126,8 +128,8 @@ enum Sample {
                                                                                                  .init(threads: 2, seconds: [0.11, 0.112, 0.115])],
                                     serialFraction: 0.1, usableCores: 1.93, cpusReported: 2, warnings: [], source: source)]
         d.gate = GateSection(summary: "FAIL: 1 regression of 3 metrics", passed: false, header: ["suite quick"],
-                             rows: [.init(name: "matmul/tiled/T64", baseline: "0.03x", now: "0.05x", change: "+66%", threshold: "+10%", verdict: "REGRESSION (3 runs)", status: "regression", fails: true, detail: "slower"),
-                                    .init(name: "share/fc", baseline: "50%", now: "51%", change: "+1 pts", threshold: "+2 pts", verdict: "ok", status: "pass", fails: false, detail: nil),
+                             rows: [.init(name: "matmul/tiled/T64", baseline: "0.03x", now: "0.05x", change: "+66%", threshold: "+10%", verdict: "REGRESSION (3 runs)", status: "regression", fails: true, detail: "slower", kind: "ratio", used: 6.6),
+                                    .init(name: "share/fc", baseline: "50%", now: "51%", change: "+1 pts", threshold: "+2 pts", verdict: "ok", status: "pass", fails: false, detail: nil, kind: "share", used: 0.5),
                                     .init(name: "new/metric", baseline: "-", now: "1x", change: "-", threshold: "-", verdict: "new", status: "new", fails: false, detail: nil)],
                              source: source)
         return d
