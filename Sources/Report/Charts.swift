@@ -182,13 +182,17 @@ public enum Charts {
                 bars.append(Bar(label: "\(ph.label) · samples", segments: segs))
             }
         }
-        // One op order for every bar: largest share anywhere first, glue last.
-        var best: [String: Double] = [:], names: [String: String] = [:]
-        for b in bars { for s in b.segments where s.key != "glue" { best[s.key] = max(best[s.key] ?? 0, s.pct); names[s.key] = s.name } }
-        let order = best.keys.sorted { (best[$0]!, $1) > (best[$1]!, $0) }
+        // One op order for every bar: the forward pass's (ops the palette does not know last, by name), glue last.
+        var names: [String: String] = [:]
+        for b in bars { for s in b.segments where s.key != "glue" { names[s.key] = s.name } }
+        let known = Palette.ops.map(\.key)
+        let order = names.keys.sorted { a, b in
+            let ia = known.firstIndex(of: a) ?? known.count, ib = known.firstIndex(of: b) ?? known.count
+            return ia != ib ? ia < ib : a < b
+        }
         let rank = Dictionary(uniqueKeysWithValues: (order + ["glue"]).enumerated().map { ($1, $0) })
 
-        let labelW = 190.0, rowH = 30.0, gap = 10.0
+        let labelW = 190.0, rowH = bars.count <= 6 ? 40.0 : 30.0, gap = 10.0
         let legendItems = order.map { LegendItem(label: names[$0] ?? $0, color: Palette.op($0), kind: .swatch) }
             + [LegendItem(label: "untimed glue", color: Palette.glue, kind: .swatch)]
         let legendRows = estimateLegendRows(legendItems, maxWidth: width - labelW - 20)
@@ -274,14 +278,20 @@ public enum Charts {
             let peakText = "FMA peak \(Fmt.sig(roof.peakGFLOPS)) GFLOP/s (\(roof.label))"
             svg.text(peakText, x: area.right - 4, y: py - 5, anchor: .end, class: "rooflabel")
             obstacles.append(Box(x: area.right - 4 - SVG.textWidth(peakText), y: py - 17, width: SVG.textWidth(peakText), height: 14))
-            let sx = max(x0, startX) * 1.6
-            if sx < roof.ridge / 1.6 {
+            // The bandwidth label along the slope, a little left of the ridge (points of memory-bound shapes sit
+            // further left); the first roof's above its line, the others below theirs (the slopes are parallel).
+            let sx = max(max(x0, startX) * 1.3, roof.ridge / 12)
+            if sx * 1.5 < roof.ridge {
                 let ax = x(sx), ay = y(roof.attainable(intensity: sx))
                 let bx = x(sx * 1.5), by = y(roof.attainable(intensity: sx * 1.5))
                 let angle = atan2(by - ay, bx - ax) * 180 / .pi
                 let bwText = "\(Fmt.sig(roof.bandwidthGBs)) GB/s (\(roof.label))"
-                // The first roof's label above its slope, the others below theirs (the slopes are parallel).
-                svg.text(bwText, x: ax, y: i == 0 ? ay - 6 : ay + 15, class: "rooflabel", rotate: angle)
+                let off = i == 0 ? -6.0 : 15.0
+                svg.text(bwText, x: ax, y: ay + off, class: "rooflabel", rotate: angle)
+                // Its bounding box (rotated text), for the point labels to avoid.
+                let w = SVG.textWidth(bwText, size: 11.5), a = angle * .pi / 180
+                let ex = ax + w * cos(a), ey = ay + off + w * sin(a)
+                obstacles.append(Box(x: min(ax, ex), y: min(ay + off, ey) - 12, width: abs(ex - ax), height: abs(ey - ay - off) + 14))
             }
             if roof.ridge > x0 && roof.ridge < x1 {
                 svg.line(x1: x(roof.ridge), y1: py, x2: x(roof.ridge), y2: area.bottom, class: "ridge", dash: "2 3",
@@ -311,6 +321,12 @@ public enum Charts {
             let text = above ? "\(p.label): above the roof, a measurement problem" : p.label
             let (px, py) = positions[i]
             let spot = placer.place(text, x: px, y: py, r: radius + (above ? 4 : 0))
+            // A label moved away from its point gets a thin line back to it.
+            let b = placer.placed.last!
+            let lx = min(max(px, b.x), b.x + b.width), ly = min(max(py, b.y), b.y + b.height)
+            if hypot(lx - px, ly - py) > radius + 14 {
+                svg.line(x1: px, y1: py, x2: lx, y2: ly, stroke: above ? Palette.problem : "#999", class: "leader")
+            }
             svg.text(text, x: spot.x, y: spot.y, anchor: spot.anchor, class: above ? "pointlabel problem" : "pointlabel",
                      fill: above ? Palette.problem : nil)
         }
@@ -395,7 +411,7 @@ public enum Charts {
         let values = rows.flatMap { [$0.speedup, $0.low ?? $0.speedup, $0.high ?? $0.speedup] }.filter { $0 > 0 && $0.isFinite } + [1]
         let lo = values.min() ?? 0.5, hi = values.max() ?? 2
         let labelW = 200.0, rowH = 28.0
-        let area = PlotArea(x: labelW, y: 12, width: width - labelW - 150, height: max(rowH, Double(rows.count) * rowH))
+        let area = PlotArea(x: labelW, y: 12, width: width - labelW - 190, height: max(rowH, Double(rows.count) * rowH))
         let height = area.bottom + 62 + 6
         var svg = SVG(width: width, height: height, title: "\(d.title): speedups with their \(Int((rows.first?.confidence ?? 0.95) * 100)) % intervals")
         let x = LogScale(nice: lo / 1.3...hi * 1.3, range: (area.x, area.right))
@@ -485,7 +501,7 @@ public enum Charts {
             let eff = 100 * m.med / Double(m.k)
             svg.circle(cx: px, cy: y(m.med), r: 5, fill: Palette.category(0), stroke: "#fff", class: "point",
                        tooltip: "\(m.k) thread\(m.k == 1 ? "" : "s"): \(Fmt.sig(m.med))x (runs \(Fmt.sig(m.lo))x – \(Fmt.sig(m.hi))x), efficiency \(Fmt.sig(eff)) %")
-            svg.text("\(Fmt.sig(m.med))x", x: px + 8, y: y(m.med) + 16, class: "valuelabel")
+            svg.text("\(Fmt.sig(m.med))x", x: px + 8, y: y(m.med) - 8, class: "valuelabel")
         }
         return svg.render()
     }

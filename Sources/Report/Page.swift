@@ -143,23 +143,23 @@ public enum ReportPage {
             // Ops under half a percent both ways go into one row.
             let shown = sorted.filter { share($0) >= 0.5 }, small = sorted.filter { share($0) < 0.5 }
             var rows = shown.map { r -> [String] in
-                var c = [r.name, r.timerMs.map { Fmt.sig($0, 4) } ?? "–", Fmt.pct(r.timerPercent)]
+                var c = [r.name, Fmt.pct(r.timerPercent)]
                 if hasSamples {
-                    c += [Fmt.pct(r.sampledPercent), r.sampledStdErr.map { "±" + Fmt.sig($0, 2) } ?? "–"]
+                    c += [Fmt.pct(r.sampledPercent), r.sampledStdErr.map { $0 > 0 ? "±" + Fmt.sig($0, 2) : "" } ?? "–"]
                     if let t = r.timerPercent, let sp = r.sampledPercent { c.append(signed(sp - t)) } else { c.append("–") }
                 }
                 return c
             }
             if !small.isEmpty {
                 let t = small.compactMap(\.timerPercent).reduce(0, +), sp = small.compactMap(\.sampledPercent).reduce(0, +)
-                var c = ["\(small.count) smaller ops", Fmt.sig(small.compactMap(\.timerMs).reduce(0, +), 3), Fmt.pct(t)]
+                var c = ["\(small.count) smaller op\(small.count == 1 ? "" : "s")", Fmt.pct(t)]
                 if hasSamples { c += [Fmt.pct(sp), "", signed(sp - t)] }
                 rows.append(c)
             }
             var cap = ph.label
             if let f = ph.forwards, let ms = ph.forwardMs { cap += ": \(f) forward pass\(f == 1 ? "" : "es"), \(Fmt.sig(ms, 4)) ms" }
             if let tg = ph.taggedSamples { cap += ", \(tg) samples inside them" + (ph.untaggedSamples.map { " (\($0) outside)" } ?? "") }
-            let head = hasSamples ? ["op", "timer ms", "timer", "sampled", "± se", "Δ pts"] : ["op", "timer ms", "timer"]
+            let head = hasSamples ? ["op", "timer", "sampled", "± se", "Δ pts"] : ["op", "timer"]
             aside += table(head, rows, numeric: Set(1..<head.count), caption: cap)
         }
         aside += "<p class=\"hint\">timer = share of the forward passes' wall time; sampled = share of the samples taken inside forward passes (any thread). A gap of more than about two standard errors means the timers and the sampler disagree (timer overhead, or work another thread does after the timer stopped).</p>"
@@ -191,17 +191,17 @@ public enum ReportPage {
 
     static func distribution(_ d: DistributionSection) -> String {
         let medians = d.sides.compactMap { BoxStatsRow($0) }
-        let unit = TimeUnit(reference: medians.map(\.median).sorted().dropFirst(medians.count / 2).first ?? 1)
-        var aside = table(["side", "n", "median", "q1", "q3"],
-                          medians.map { [$0.name, "\($0.n)", unit.format($0.median), unit.format($0.q1), unit.format($0.q3)] },
-                          numeric: [1, 2, 3, 4])
+        var aside = table(["side", "n", "median", "q1", "q3"], medians.map { r in
+            let unit = TimeUnit(reference: r.median)
+            return [r.name, "\(r.n)", unit.format(r.median), unit.format(r.q1), unit.format(r.q3)]
+        }, numeric: [1, 2, 3, 4])
         let problems = d.sides.filter { $0.problem != nil }
         for p in problems { aside += "<p class=\"warn\">\(XML.escape(p.name)): \(XML.escape(p.problem!))</p>" }
         if !d.speedups.isEmpty {
             aside += table(["B vs A", "speedup", "interval", "p", "verdict"], d.speedups.map { s in
                 ["\(s.b) vs \(s.a)", Fmt.sig(s.speedup) + "x",
                  s.low.flatMap { l in s.high.map { "[\(Fmt.sig(l)), \(Fmt.sig($0))]" } } ?? "–",
-                 s.p.map { Fmt.sig($0, 2) } ?? "–", s.verdict]
+                 s.p.map { Fmt.sig($0, 2) } ?? "–", s.verdict == "no significant difference" ? "not significant" : s.verdict]
             }, numeric: [1, 3], caption: "speedup = median(A) / median(B), \(Int((d.speedups.first?.confidence ?? 0.95) * 100)) % bootstrap interval; verdict from a two-sided Mann-Whitney U test")
         }
         for n in d.notes { aside += "<p class=\"hint\">\(XML.escape(n))</p>" }
@@ -300,7 +300,7 @@ public enum ReportPage {
     nav ul { list-style: none; padding: 0; margin: 0 0 12px; display: flex; flex-wrap: wrap; gap: 6px 16px; }
     nav a { color: var(--accent); text-decoration: none; }
     section { margin: 26px 0 34px; }
-    .row { display: grid; grid-template-columns: minmax(0, 880px) minmax(300px, 1fr); gap: 22px; align-items: start; }
+    .row { display: grid; grid-template-columns: minmax(0, 840px) minmax(340px, 1fr); gap: 22px; align-items: start; }
     figure { margin: 0; }
     figure svg { display: block; max-width: 100%; height: auto; }
     figure svg + svg { margin-top: 10px; }
@@ -312,7 +312,8 @@ public enum ReportPage {
     th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: pre-line; }
     th { font-weight: 600; background: #f6f6f6; }
     .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-    .numbers td:first-child { white-space: nowrap; }
+    .numbers td, .numbers th { padding: 3px 6px; }
+    .numbers td:not(:last-child), .numbers th { white-space: nowrap; }
     tr.problem td { color: var(--problem); font-weight: 600; }
     .warn { color: var(--problem); }
     .hint, .source p { color: var(--muted); font-size: 12.5px; }

@@ -49,7 +49,7 @@ public enum ReportMeasurements {
         step(1, "machine facts")
         let info = Bench.Machine.current(log: log)
         doc.machine = ReportInputs.machine(info, source: SectionSource(commands: ["workbench machine --json"],
-                                                                       detail: "FMA peak: best of 30 runs of a SIMD16 loop over 12 accumulators on one core; bandwidth: best pass summing a \(Fmt.bytes(info.bandwidthBytes)) buffer; measured \(info.measuredAt) and cached"))
+                                                                       detail: "FMA peak: best of 30 runs of a SIMD16 loop over 12 accumulators on one core; bandwidth: best pass summing a \(Fmt.bytes(info.bandwidthBytes)) buffer; measured \(info.measuredAt), then reused from the cache until `workbench machine --refresh`"))
         let N = max(2, CPUAffinity.usableCores)
 
         var options = EngineSpec.defaults()
