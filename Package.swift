@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "CSampler"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "workbench"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "workbench"], exclude: ["Fixtures"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
     ]

@@ -369,6 +369,8 @@ public enum ReportPage {
       section { break-inside: avoid-page; page-break-inside: avoid; margin: 0 0 14pt; }
       .flame, .wide { break-inside: avoid-page; }
       .row { grid-template-columns: 1fr; }
+      .numbers { overflow: visible; font-size: 9pt; }
+      .numbers td:not(:last-child), .numbers th { white-space: normal; }
       figure svg { max-width: 100%; height: auto; }
       a { color: inherit; text-decoration: none; }
       pre { white-space: pre-wrap; }

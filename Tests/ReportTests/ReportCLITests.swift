@@ -1,4 +1,5 @@
 import XCTest
+@testable import Report
 
 /// `workbench report` end to end: bad input (exit 2, one line, before measuring), --from the fixtures, and
 /// --quick on the tiny model, each page checked in headless chromium when it is installed.
@@ -41,23 +42,28 @@ final class ReportCLITests: XCTestCase {
     func testQuickOnTheTinyModel() throws {
         let model = try Run.tinyModel.get()
         let out = Run.path("quick.html")
-        let profiles = Run.path("profiles")
-        try FileManager.default.createDirectory(atPath: profiles, withIntermediateDirectories: true)
+        // Run in a folder whose Profiles/ holds a saved gate verdict: the page shows it.
+        let cwd = Run.path("cwd")
+        try FileManager.default.createDirectory(atPath: cwd + "/Profiles", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: ReportCLITests.fixtures + "/gate.json", toPath: cwd + "/Profiles/gate-last.json")
         let start = Date()
-        // Run in an empty folder: no Profiles/ gate verdict there, which the page must say.
-        let r = try Run.workbench(["report", "--quick", "--model", model, "--out", out], cwd: profiles, timeout: 300)
+        let r = try Run.workbench(["report", "--quick", "--model", model, "--out", out], cwd: cwd, timeout: 300)
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertEqual(r.stdout, out + "\n", r.summary)
         XCTAssertTrue(r.stderr.contains("report: [1/5]") && r.stderr.contains("report: [5/5]"), "progress lines: \(r.summary)")
         XCTAssertLessThan(Date().timeIntervalSince(start), 240, r.summary)
         let html = try String(contentsOfFile: out, encoding: .utf8)
-        for id in ["machine", "flame", "ops", "roofline", "compare", "scaling", "provenance"] {
+        for id in ["machine", "flame", "ops", "roofline", "compare", "compare-2", "scaling", "gate", "provenance"] {
             XCTAssertTrue(html.contains("<section id=\"\(id)\">"), "section \(id) missing")
         }
         XCTAssertTrue(html.contains("[prefill T=64]") && html.contains("[decode]"), "both phases in the flame graph")
-        XCTAssertTrue(html.contains("no gate verdict in Profiles/"), "says where the gate section would come from")
+        XCTAssertTrue(html.contains("Profiles/gate-last.json"), "names the gate file it read")
+        // Elsewhere, without a saved verdict, the page says how to get one.
+        let bare = Run.path("bare")
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        XCTAssertNil(ReportInputs.latestGate(in: bare + "/Profiles"))
         if Chromium.binary != nil {
-            _ = try BrowserTests.check(out, sections: ["machine", "flame", "ops", "roofline", "scaling"])
+            _ = try BrowserTests.check(out, sections: ["machine", "flame", "ops", "roofline", "scaling", "gate"])
         }
     }
 }
