@@ -58,10 +58,15 @@ let package = Package(
             ],
             swiftSettings: engineFlags
         ),
+        // The file parsers as libFuzzer targets (Tools/fuzz.sh), and a replay tool for the inputs they found.
+        .target(name: "FuzzTargets", dependencies: ["GPT2", "Profiling", "Bench"]),
+        .target(name: "CFuzz"),
+        .executableTarget(name: "workbench-fuzz", dependencies: ["FuzzTargets", "CFuzz"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Kernels"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "CSampler"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
