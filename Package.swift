@@ -5,6 +5,7 @@
 //   workbench -> GPT2 -> Kernels -> CBLAS
 //   workbench -> Profiling -> CSampler
 //   workbench -> Bench
+//   workbench -> Tokenizer
 import PackageDescription
 
 /// Kernel code is compiled for the build machine's CPU in every configuration: without a target CPU,
@@ -42,11 +43,13 @@ let package = Package(
         .target(name: "Profiling", dependencies: ["CSampler"]),
         // Runner, statistics, machine facts, baselines and gate verdicts. Knows nothing about GPT-2.
         .target(name: "Bench", swiftSettings: engineFlags),
+        // GPT-2's byte-level BPE: text <-> ids, as tiktoken gives them; .tiktoken / llm.c / Hugging Face files.
+        .target(name: "Tokenizer", swiftSettings: engineFlags),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "GPT2", "Kernels", "Profiling", "Bench",
+                "GPT2", "Kernels", "Profiling", "Bench", "Tokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Kernels"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "CSampler"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["Fixtures"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
     ]
