@@ -104,7 +104,7 @@ WHITESPACE = [
     "   hello   ", "trailing space ", "trailing spaces   ", "trailing newline\n", "trailing newlines\n\n\n",
     "tabs\t\t\tand\tspaces  \t  mixed", "\t leading tab space", "line1\r\nline2\r\n", "a\u00a0b", "a\u00a0\u00a0b",
     "a\u3000b", "a\u2028b", "a\u2029b", "a\u0085b", "a\u200bb", "a\u202fb", "\u2003em space\u2003",
-    "a\x0bb\x0cc", "a\x1cb\x1dc\x1ed\x1ff", " \t\n\r\x0b\x0c", "x \t y", "   \n\n   \n", "end with space then letter a",
+    "a\x0bb\x0cc", "a\x1cb\x1dc\x1ed\x1ff", "x\x1c\x1cy", "\x1c\x1c \x1c", "a\x85\x85b", " \t\n\r\x0b\x0c", "x \t y", "   \n\n   \n", "end with space then letter a",
     "   !", "  ?!", " \n!", "a \u00a0b", "\u00a0 a",
 ]
 

@@ -50,21 +50,15 @@ enum HuggingFaceFiles {
         try VocabularyFile.checkRanked(tokens, count: ranked, path: mergesPath) { $0 < 256 ? "(single bytes)" : "line \(mergeLine[$0])" }
 
         // vocab.json must agree
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: try VocabularyFile.read(vocabPath)) } catch let e as TokenizerError { throw e } catch {
-            throw TokenizerError(.malformed, "\(vocabPath): not valid JSON (\((error as NSError).localizedDescription))")
-        }
-        guard let vocab = json as? [String: Any] else {
-            throw TokenizerError(.malformed, "\(vocabPath): expected a JSON object {token: id}")
+        let vocab: [String: Int]
+        do { vocab = try JSONDecoder().decode([String: Int].self, from: try VocabularyFile.read(vocabPath)) } catch let e as TokenizerError { throw e } catch {
+            throw TokenizerError(.malformed, "\(vocabPath): expected a JSON object {token: integer id} (\(decodingProblem(error)))")
         }
         var special: [(Int, [UInt8])] = []
         var rankOf = [[UInt8]: Int](minimumCapacity: ranked)
         for (r, t) in tokens.enumerated() { rankOf[t] = r }
         var matched = 0
-        for (key, value) in vocab {
-            guard let id = (value as? NSNumber)?.intValue, !(value is Bool) else {
-                throw TokenizerError(.malformed, "\(vocabPath): the id of '\(key.prefix(40))' is not an integer")
-            }
+        for (key, id) in vocab {
             guard let b = bytes(Substring(key)) else {
                 throw TokenizerError(.malformed, "\(vocabPath): token '\(key.prefix(40))' has a character outside GPT-2's byte alphabet")
             }
@@ -89,6 +83,16 @@ enum HuggingFaceFiles {
         }
         let eot = special.first { $0.1 == VocabularyFile.endOfTextBytes }.map { Int32($0.0) }
         return VocabularyFile(tokens: tokens, mergeable: ranked, endOfText: eot, format: .huggingFace)
+    }
+
+    /// A DecodingError in a few words.
+    static func decodingProblem(_ e: Error) -> String {
+        switch e {
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c), DecodingError.dataCorrupted(let c):
+            let at = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return (at.isEmpty ? "" : "at '\(at.prefix(40))': ") + c.debugDescription
+        default: return "\(e)"
+        }
     }
 
     /// The bytes a token written in the byte alphabet stands for, or nil for a character outside it.

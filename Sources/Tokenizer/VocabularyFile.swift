@@ -101,7 +101,7 @@ enum TiktokenFile {
         if let missing = byRank.firstIndex(where: { $0 == nil }) {
             let absent = byRank.lazy.filter { $0 == nil }.count
             let why = outside.map { " (line \($0.line) has rank \($0.rank))" } ?? ""
-            throw TokenizerError(.inconsistent, "\(path): \(n) tokens need ranks 0...\(n - 1) with none missing, but \(absent) are missing, the first is \(missing)\(why)")
+            throw TokenizerError(.inconsistent, "\(path): \(n) tokens need ranks 0...\(n - 1) with none missing, but \(absent) of them are missing, the first is \(missing)\(why)")
         }
         var tokens = byRank.map { $0! }
         try VocabularyFile.checkRanked(tokens, count: tokens.count, path: path) { "line \(lineOf[$0])" }
