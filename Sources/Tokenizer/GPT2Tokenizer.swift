@@ -31,13 +31,13 @@ public final class GPT2Tokenizer: Sendable {
     /// and what is wrong with it.
     public convenience init(contentsOf path: String) throws {
         let v = try VocabularyFile.load(path)
-        self.init(tokens: v.tokens, mergeable: v.mergeable, endOfText: v.endOfText, path: path, format: v.format)
+        self.init(table: v.table, mergeable: v.mergeable, endOfText: v.endOfText, path: path, format: v.format)
     }
 
-    /// A tokenizer over given tokens: ids 0 ..< mergeable are ranked (distinct byte strings, all 256 single
+    /// A tokenizer over a table whose ids 0 ..< mergeable are ranked (distinct byte strings, all 256 single
     /// bytes among them when mergeable > 0), the rest special. The loaders check this before calling.
-    init(tokens: [[UInt8]], mergeable: Int, endOfText: Int32?, path: String, format: Format) {
-        self.table = TokenTable(tokens: tokens, indexed: mergeable)
+    init(table: TokenTable, mergeable: Int, endOfText: Int32?, path: String, format: Format) {
+        self.table = table
         self.mergeable = mergeable
         self.endOfText = endOfText
         self.path = path
@@ -66,10 +66,18 @@ public final class GPT2Tokenizer: Sendable {
         var out: [Int32] = []
         out.reserveCapacity(s.count / 4 + 1)
         guard let base = s.baseAddress else { return out }
+        var cache = PieceCache()
         table.withLookup { t in
             PreTokenizer.split(s) { a, b in
-                let r = t.rank(base + a, b - a)      // a piece that is a token is that token (tiktoken does this too)
-                if r >= 0 { out.append(r) } else { BytePairMerge.merge(base + a, b - a, t, into: &out) }
+                let p = base + a, n = b - a
+                let r = t.rank(p, n)                 // a piece that is a token is that token (tiktoken does this too)
+                if r >= 0 { out.append(r); return }
+                if n > PieceCache.maxPieceBytes { BytePairMerge.merge(p, n, t, into: &out); return }
+                let key = PieceCache.Key(p, n)
+                if cache.append(key, to: &out) { return }
+                let start = out.count
+                BytePairMerge.merge(p, n, t, into: &out)
+                cache.insert(key, out[start...])
             }
         }
         return out

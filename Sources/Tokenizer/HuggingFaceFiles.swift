@@ -47,7 +47,9 @@ enum HuggingFaceFiles {
             mergeLine.append(i + 1)
         }
         let ranked = tokens.count
-        try VocabularyFile.checkRanked(tokens, count: ranked, path: mergesPath) { $0 < 256 ? "(single bytes)" : "line \(mergeLine[$0])" }
+        var table = try VocabularyFile.rankedTable(tokens, ranked: ranked, path: mergesPath) {
+            $0 < 256 ? "(single bytes)" : "line \(mergeLine[$0])"
+        }
 
         // vocab.json must agree
         let vocab: [String: Int]
@@ -55,14 +57,13 @@ enum HuggingFaceFiles {
             throw TokenizerError(.malformed, "\(vocabPath): expected a JSON object {token: integer id} (\(decodingProblem(error)))")
         }
         var special: [(Int, [UInt8])] = []
-        var rankOf = [[UInt8]: Int](minimumCapacity: ranked)
-        for (r, t) in tokens.enumerated() { rankOf[t] = r }
         var matched = 0
         for (key, id) in vocab {
             guard let b = bytes(Substring(key)) else {
                 throw TokenizerError(.malformed, "\(vocabPath): token '\(key.prefix(40))' has a character outside GPT-2's byte alphabet")
             }
-            if let r = rankOf[b] {
+            let r = Int(table.rank(of: b))
+            if r >= 0 {
                 guard r == id else {
                     throw TokenizerError(.inconsistent, "\(vocabPath): '\(key.prefix(40))' has id \(id) but merges.txt ranks it \(r) (ids must follow the merge order)")
                 }
@@ -79,10 +80,10 @@ enum HuggingFaceFiles {
             guard s.0 == ranked + k else {
                 throw TokenizerError(.inconsistent, "\(vocabPath): special token '\(String(decoding: s.1, as: UTF8.self).prefix(40))' has id \(s.0), expected \(ranked + k) (special ids follow the ranked ones)")
             }
-            tokens.append(s.1)
+            table.appendUnindexed(s.1)
         }
         let eot = special.first { $0.1 == VocabularyFile.endOfTextBytes }.map { Int32($0.0) }
-        return VocabularyFile(tokens: tokens, mergeable: ranked, endOfText: eot, format: .huggingFace)
+        return VocabularyFile(table: table, mergeable: ranked, endOfText: eot, format: .huggingFace)
     }
 
     /// A DecodingError in a few words.

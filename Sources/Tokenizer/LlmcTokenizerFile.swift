@@ -48,7 +48,7 @@ enum LlmcTokenizerFile {
             guard at == raw.count else {
                 throw TokenizerError(.malformed, "\(path): \(raw.count - at) bytes after the last of the \(V) tokens (wrong vocabulary size in the header?)")
             }
-            return VocabularyFile(tokens: tokens, mergeable: 0, endOfText: eot, format: .llmc)
+            return VocabularyFile(table: TokenTable(tokens: tokens, indexed: 0), mergeable: 0, endOfText: eot, format: .llmc)
         }
     }
 

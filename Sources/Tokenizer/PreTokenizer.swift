@@ -39,10 +39,8 @@ enum ScalarClass: UInt8 {
         }
     }
 
-    /// The classes of U+0000 ..< U+10000, computed once (the supplementary planes ask the properties each time).
-    static let basicPlane: [ScalarClass] = (0..<0x10000).map { v in
-        Unicode.Scalar(UInt32(v)).map(ScalarClass.of) ?? .other   // surrogate code points never occur in a String
-    }
+    /// The classes of U+0000 ..< U+0080.
+    static let ascii: [ScalarClass] = (0..<0x80).map { ScalarClass.of(Unicode.Scalar(UInt8($0))) }
 }
 
 enum PreTokenizer {
@@ -53,16 +51,33 @@ enum PreTokenizer {
         let n = s.count
         guard n > 0 else { return }
         let p = s.baseAddress!
-        ScalarClass.basicPlane.withUnsafeBufferPointer { bmpBuffer in
-            let bmp = bmpBuffer.baseAddress!
+        // Classes of the basic plane, looked up once per scalar value and call (0xFF: not yet looked up);
+        // allocated at the first non-ASCII scalar. Supplementary scalars (emoji...) ask the properties each time.
+        var bmp: UnsafeMutablePointer<UInt8>?
+        defer { bmp?.deallocate() }
+        ScalarClass.ascii.withUnsafeBufferPointer { asciiBuffer in
+            let ascii = asciiBuffer.baseAddress!
+            @inline(__always) func basic(_ v: UInt32) -> ScalarClass {
+                let table: UnsafeMutablePointer<UInt8>
+                if let b = bmp { table = b } else {
+                    table = .allocate(capacity: 0x10000)
+                    table.initialize(repeating: 0xFF, count: 0x10000)
+                    bmp = table
+                }
+                var c = table[Int(v)]
+                if c == 0xFF {
+                    c = (Unicode.Scalar(v).map(ScalarClass.of) ?? .other).rawValue  // surrogates never occur in a String
+                    table[Int(v)] = c
+                }
+                return unsafeBitCast(c, to: ScalarClass.self)
+            }
             // The class and UTF-8 length of the scalar starting at byte i.
             @inline(__always) func classAt(_ i: Int) -> (ScalarClass, Int) {
                 let b0 = UInt32(p[i])
-                if b0 < 0x80 { return (bmp[Int(b0)], 1) }
-                if b0 < 0xE0 { return (bmp[Int((b0 & 0x1F) << 6 | UInt32(p[i + 1]) & 0x3F)], 2) }
+                if b0 < 0x80 { return (ascii[Int(b0)], 1) }
+                if b0 < 0xE0 { return (basic((b0 & 0x1F) << 6 | UInt32(p[i + 1]) & 0x3F), 2) }
                 if b0 < 0xF0 {
-                    let v = (b0 & 0x0F) << 12 | (UInt32(p[i + 1]) & 0x3F) << 6 | UInt32(p[i + 2]) & 0x3F
-                    return (bmp[Int(v)], 3)
+                    return (basic((b0 & 0x0F) << 12 | (UInt32(p[i + 1]) & 0x3F) << 6 | UInt32(p[i + 2]) & 0x3F), 3)
                 }
                 let v = (b0 & 0x07) << 18 | (UInt32(p[i + 1]) & 0x3F) << 12 | (UInt32(p[i + 2]) & 0x3F) << 6
                     | UInt32(p[i + 3]) & 0x3F

@@ -21,9 +21,11 @@ struct TokenTable: Sendable {
     /// Number of tokens stored.
     var count: Int { offsets.count - 1 }
 
+    /// The first indexed byte string seen twice, as (earlier id, later id); the later one is not indexed.
+    private(set) var firstDuplicate: (Int, Int)?
+
     /// `tokens[t]` are the bytes of token t. `indexed` says how many leading tokens go into the lookup table
-    /// (the mergeable ones; a special token like `<|endoftext|>` is stored for decoding only). The caller
-    /// guarantees the indexed byte strings are distinct and non-empty.
+    /// (the mergeable ones; a special token like `<|endoftext|>` is stored for decoding only).
     init(tokens: [[UInt8]], indexed: Int) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(tokens.reduce(0) { $0 + $1.count })
@@ -34,21 +36,47 @@ struct TokenTable: Sendable {
         self.offsets = offsets
         var capacity = 16
         while capacity < 2 * max(indexed, 1) { capacity <<= 1 }
-        slots = [Int32](repeating: -1, count: capacity)
-        mask = capacity - 1
+        var slots = [Int32](repeating: -1, count: capacity)
+        let mask = capacity - 1
+        var duplicate: (Int, Int)?
         bytes.withUnsafeBufferPointer { b in
+            let base = b.baseAddress!
             for id in 0..<indexed {
                 let lo = Int(offsets[id]), n = Int(offsets[id + 1]) - lo
-                var i = Int(truncatingIfNeeded: TokenTable.hash(b.baseAddress! + lo, n)) & mask
-                while slots[i] >= 0 { i = (i + 1) & mask }
-                slots[i] = Int32(id)
+                var i = Int(truncatingIfNeeded: TokenTable.hash(base + lo, n)) & mask
+                var seen = false
+                while slots[i] >= 0 {
+                    let other = Int(slots[i]), olo = Int(offsets[other])
+                    if Int(offsets[other + 1]) - olo == n && memcmp(base + olo, base + lo, n) == 0 {
+                        if duplicate == nil { duplicate = (other, id) }
+                        seen = true
+                        break
+                    }
+                    i = (i + 1) & mask
+                }
+                if !seen { slots[i] = Int32(id) }
             }
         }
+        self.slots = slots
+        self.mask = mask
+        self.firstDuplicate = duplicate
+    }
+
+    /// Adds a token that decodes but is not looked up (a special token), with the next id.
+    mutating func appendUnindexed(_ token: [UInt8]) {
+        bytes += token
+        offsets.append(Int32(bytes.count))
     }
 
     /// The bytes of token `id` (0 <= id < count).
     @inline(__always)
     func tokenBytes(_ id: Int) -> ArraySlice<UInt8> { bytes[Int(offsets[id])..<Int(offsets[id + 1])] }
+
+    /// The rank of `token`'s bytes, or -1 (for loaders and tests; the encoder uses `withLookup`).
+    func rank(of token: [UInt8]) -> Int32 {
+        guard !token.isEmpty else { return -1 }
+        return token.withUnsafeBufferPointer { p in withLookup { $0.rank(p.baseAddress!, p.count) } }
+    }
 
     /// Calls `body` with the lookup (pointer, length) -> rank or -1, valid inside `body` only.
     @inline(__always)
@@ -77,10 +105,26 @@ struct TokenTable: Sendable {
                 let id = slots[i]
                 if id < 0 { return -1 }
                 let lo = Int(offsets[Int(id)])
-                if Int(offsets[Int(id) + 1]) - lo == n && memcmp(bytes + lo, p, n) == 0 { return id }
+                if Int(offsets[Int(id) + 1]) - lo == n && TokenTable.equal(bytes + lo, p, n) { return id }
                 i = (i + 1) & mask
             }
         }
+    }
+
+    /// a[0 ..< n] == b[0 ..< n], eight bytes at a time (pieces are short: a libc call costs more than the compare).
+    @inline(__always)
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var i = 0
+        while i + 8 <= n {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
     }
 
     /// A 64-bit hash of p[0 ..< n]: 8-byte words folded with a multiply and a rotate (tails zero-padded),

@@ -2,7 +2,7 @@ import Foundation
 
 /// A vocabulary read from a file: token bytes by id, how many of them are ranked (mergeable), `<|endoftext|>`.
 struct VocabularyFile {
-    var tokens: [[UInt8]]
+    var table: TokenTable
     var mergeable: Int
     var endOfText: Int32?
     var format: GPT2Tokenizer.Format
@@ -30,19 +30,21 @@ struct VocabularyFile {
         }
     }
 
-    /// Checks what the merge loop relies on: ranked tokens non-empty and distinct, every single byte among them.
-    /// `where(id)` says where token `id` came from, for the message ("line 7", "merges.txt line 3").
-    static func checkRanked(_ tokens: [[UInt8]], count: Int, path: String, where place: (Int) -> String) throws {
-        var seen = [[UInt8]: Int](minimumCapacity: count)
-        for id in 0..<count {
-            if tokens[id].isEmpty { throw TokenizerError(.malformed, "\(path) \(place(id)): token \(id) is empty") }
-            if let first = seen.updateValue(id, forKey: tokens[id]) {
-                throw TokenizerError(.inconsistent, "\(path) \(place(id)): token bytes \(hex(tokens[id])) appear twice (ranks \(first) and \(id))")
-            }
+    /// The table of `tokens`, ids 0 ..< ranked indexed for lookup, after checking what the merge loop relies on:
+    /// ranked tokens non-empty and distinct, every single byte among them. `place(id)` says where token `id`
+    /// came from, for the message ("line 7", "merges.txt line 3").
+    static func rankedTable(_ tokens: [[UInt8]], ranked: Int, path: String, where place: (Int) -> String) throws -> TokenTable {
+        if let id = tokens[..<ranked].firstIndex(where: \.isEmpty) {
+            throw TokenizerError(.malformed, "\(path) \(place(id)): token \(id) is empty")
         }
-        for b in 0...255 where seen[[UInt8(b)]] == nil {
+        let table = TokenTable(tokens: tokens, indexed: ranked)
+        if let (first, id) = table.firstDuplicate {
+            throw TokenizerError(.inconsistent, "\(path) \(place(id)): token bytes \(hex(tokens[id])) appear twice (ranks \(first) and \(id))")
+        }
+        for b in 0...255 where table.rank(of: [UInt8(b)]) < 0 {
             throw TokenizerError(.inconsistent, "\(path): no token for the single byte 0x\(hex([UInt8(b)])) (byte-level BPE needs all 256)")
         }
+        return table
     }
 
     static func hex(_ b: some Sequence<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined() }
@@ -103,10 +105,10 @@ enum TiktokenFile {
             let why = outside.map { " (line \($0.line) has rank \($0.rank))" } ?? ""
             throw TokenizerError(.inconsistent, "\(path): \(n) tokens need ranks 0...\(n - 1) with none missing, but \(absent) of them are missing, the first is \(missing)\(why)")
         }
-        var tokens = byRank.map { $0! }
-        try VocabularyFile.checkRanked(tokens, count: tokens.count, path: path) { "line \(lineOf[$0])" }
-        tokens.append(VocabularyFile.endOfTextBytes)
-        return VocabularyFile(tokens: tokens, mergeable: n, endOfText: Int32(n), format: .tiktoken)
+        let table = try VocabularyFile.rankedTable(byRank.map { $0! } + [VocabularyFile.endOfTextBytes], ranked: n, path: path) {
+            "line \(lineOf[$0])"
+        }
+        return VocabularyFile(table: table, mergeable: n, endOfText: Int32(n), format: .tiktoken)
     }
 
     /// At most 40 characters of a line, for messages.

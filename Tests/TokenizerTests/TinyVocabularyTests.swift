@@ -50,6 +50,16 @@ final class TinyVocabularyTests: XCTestCase {
         XCTAssertEqual(try t.encode("éé"), [265, 265])
     }
 
+    func testRepeatedPiecesThatMissTheVocabularyMergeTheSameEachTime() throws {
+        // " abcb" is not a token: merged once, then reused from the per-call piece cache
+        let t = try TokenizerFixtures.tiny()
+        XCTAssertEqual(try t.encode(" abcb"), [32, 258, 98])
+        XCTAssertEqual(try t.encode(String(repeating: " abcb", count: 5)), Array([[Int32]](repeating: [32, 258, 98], count: 5).joined()))
+        // and a long piece (no cache) between cached ones
+        let long = " " + String(repeating: "xyz", count: 10)      // 31 bytes: more than the cache keeps
+        XCTAssertEqual(try t.encode(" abcb" + long + " abcb"), [32, 258, 98] + (try t.encode(long)) + [32, 258, 98])
+    }
+
     func testHeapAndScanMergesAgreeOnRandomPieces() throws {
         let t = try TokenizerFixtures.tiny()
         var rng = SplitMix(seed: 7)
