@@ -15,9 +15,9 @@ extension Workbench {
             ~/.cache/workbench), which `bash Tools/setup.sh` fetches.
 
             Examples:
-              workbench tokenize -- "Hello world"                      prints: 15496 995
-              printf 'naïve café' | workbench tokenize --json         each token's id, text and hex bytes
-              workbench run $(workbench tokenize -- "The quick brown fox")     generate from a text prompt
+              workbench tokenize -- "Hello world"              # prints 15496 995
+              printf 'naïve café' | workbench tokenize --json  # id, text, hex per token
+              workbench run $(workbench tokenize -- "The quick brown fox")
             """)
 
         @Option(help: "Tokenizer file: a .tiktoken file, or Hugging Face vocab.json with merges.txt beside it (llm.c's .bin only decodes).")
@@ -83,9 +83,9 @@ extension Workbench {
             Accepts llm.c's gpt2_tokenizer.bin as --tokenizer too.
 
             Examples:
-              workbench detokenize 15496 995                          prints: Hello world
-              workbench tokenize -- "héllo wörld" | workbench detokenize     round trip
-              workbench run 31373 612 | workbench detokenize          the generated text
+              workbench detokenize 15496 995                   # prints Hello world
+              workbench tokenize -- "héllo wörld" | workbench detokenize
+              workbench run 31373 612 | workbench detokenize   # the generated text
             """)
 
         @Option(help: "Tokenizer file: .tiktoken, llm.c's gpt2_tokenizer.bin, or Hugging Face vocab.json.")
