@@ -13,6 +13,7 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable {
         case decodeOnly        // encoding asked of a file that carries no merge ranks (llm.c's .bin)
         case notFound          // no tokenizer file where it was looked for
         case sizeMismatch      // the tokenizer's vocabulary differs from a model's V
+        case emptyText         // a prompt text that encodes to no tokens
     }
 
     public let kind: Kind

@@ -97,6 +97,19 @@ final class TinyVocabularyTests: XCTestCase {
         assertTokenizerError(.sizeMismatch, mentions: ["267", "V=512", "tiny.bin"], try t.checkVocabularySize(matches: 512, model: "tiny.bin"))
     }
 
+    func testTextPromptChecksTheModelAndTheText() throws {
+        let tiny = TokenizerFixtures.tinyPath
+        let p = try TextPrompt(text: "abc a", tokenizer: tiny, modelVocabularySize: 267, model: "m.bin")
+        XCTAssertEqual(p.ids, [258, 264])
+        var d = p.decoder()
+        XCTAssertEqual(try d.push(258), "abc")
+        assertTokenizerError(.sizeMismatch, mentions: ["267", "V=50257", "gpt2_124M.bin"],
+                             try TextPrompt(text: "abc", tokenizer: tiny, modelVocabularySize: 50257, model: "gpt2_124M.bin"))
+        assertTokenizerError(.emptyText, mentions: ["empty", "266"], try TextPrompt(text: "", tokenizer: tiny, modelVocabularySize: 267, model: "m.bin"))
+        assertTokenizerError(.notFound, mentions: ["/nonexistent/t.tiktoken"],
+                             try TextPrompt(text: "abc", tokenizer: "/nonexistent/t.tiktoken", modelVocabularySize: 267, model: "m.bin"))
+    }
+
     func testListingHasTextWhereValidAndHexAlways() throws {
         let t = try TokenizerFixtures.tiny()
         let l = try TokenListing(ids: [258, 0xC3, 263], tokenizer: t)
