@@ -7,6 +7,7 @@
 //   workbench -> Profiling -> CSampler
 //   workbench -> Experiments -> Kernels
 //   Bench imports nothing of ours; Profiling knows nothing about GPT-2.
+//   workbench -> Tokenizer (imports nothing of ours)
 import PackageDescription
 
 /// Kernel code is compiled for the build machine's CPU in every configuration: without a target CPU,
@@ -49,11 +50,13 @@ let package = Package(
         .target(name: "Lab", dependencies: ["GPT2", "Kernels", "Bench"], swiftSettings: engineFlags),
         // Users' own variants, one file each, registered into the Kernels registries at start-up.
         .target(name: "Experiments", dependencies: ["Kernels"], swiftSettings: kernelFlags),
+        // GPT-2's byte-level BPE: text <-> ids, as tiktoken gives them; .tiktoken / llm.c / Hugging Face files.
+        .target(name: "Tokenizer", swiftSettings: engineFlags),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments",
+                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["Fixtures"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
     ]
