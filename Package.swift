@@ -38,8 +38,10 @@ let package = Package(
             // C++ exception unwinding; libunwind serves only the sampler's `unw_*` calls.
             linkerSettings: [.linkedLibrary("gcc_s"), .linkedLibrary("unwind"), .linkedLibrary("elf")]
         ),
+        // zlib's deflate for gzip-compressed pprof files (Foundation on Linux has no compression API).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Samples -> symbolized stacks -> folded stacks -> reports.
-        .target(name: "Profiling", dependencies: ["CSampler"]),
+        .target(name: "Profiling", dependencies: ["CSampler", "CZlib"]),
         // Runner, statistics, machine facts, baselines and gate verdicts. Knows nothing about GPT-2.
         .target(name: "Bench", swiftSettings: engineFlags),
         // The CLI: one file per verb, thin.

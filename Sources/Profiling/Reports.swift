@@ -14,6 +14,9 @@ public final class CallTreeNode {
     }
     init(_ name: String) { self.name = name }
 
+    /// The child called `name`, if any.
+    public func child(named name: String) -> CallTreeNode? { childIndex[name] }
+
     fileprivate func child(_ name: String) -> CallTreeNode {
         if let c = childIndex[name] { return c }
         let c = CallTreeNode(name); childIndex[name] = c; return c
