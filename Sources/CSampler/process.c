@@ -127,3 +127,5 @@ int ws_wait(pid_t pid, int nohang, int *status) {
 
 int ws_wait_exited(int status) { return WIFEXITED(status) ? 1 : 0; }
 int ws_wait_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : (WIFSIGNALED(status) ? WTERMSIG(status) : -1); }
+
+int ws_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

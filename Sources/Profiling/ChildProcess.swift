@@ -49,18 +49,27 @@ public enum Signals {
     /// The read end of the self-pipe (readable when a watched signal arrived), -1 if not watching.
     public static var fd: Int32 { pipeFD }
 
-    /// The stop signals received so far, in arrival order (each once; they stay until `reset`).
+    /// The stop signals received so far, each once, in order of first arrival (they stay until `reset`).
     public static var pending: [Int32] {
-        for sig in decode(ws_signals_take()) where stop.contains(sig) && !received.contains(sig) { received.append(sig) }
-        return received
+        var seen: [Int32] = []
+        for sig in arrivals(since: 0) where !seen.contains(sig) { seen.append(sig) }
+        return seen
     }
+    /// Every stop signal observed after the first `since` (a second Ctrl-C is a new arrival).
+    public static func arrivals(since: Int) -> ArraySlice<Int32> {
+        for sig in decode(ws_signals_take()) where stop.contains(sig) { received.append(sig) }
+        return received.dropFirst(since)
+    }
+    /// How many stop signals have been observed so far.
+    public static var arrivalCount: Int { arrivals(since: 0).count }
     /// Forgets the stop signals received (tests).
-    public static func reset() { _ = pending; received = [] }
+    public static func reset() { _ = arrivals(since: 0); received = [] }
     nonisolated(unsafe) private static var received: [Int32] = []
     private static func decode(_ mask: UInt64) -> [Int32] { (1..<64).filter { mask & (1 << UInt64($0)) != 0 }.map(Int32.init) }
 
     /// Ends this process by `signal` (default disposition), as a program interrupted by it should.
     public static func die(_ signal: Int32) -> Never {
+        fflush(stdout); fflush(stderr)
         ws_signals_die(signal)
         exit(128 + signal)
     }
@@ -143,7 +152,7 @@ public enum ChildProcess {
             case .inherit: return -1
             case .stderr: return 2
             case .null:
-                let f = open("/dev/null", forStdin ? O_RDONLY : O_WRONLY); opened.append(f); return f
+                let f = open("/dev/null", (forStdin ? O_RDONLY : O_WRONLY) | O_CLOEXEC); opened.append(f); return f
             case .file(let p):
                 let f = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
                 guard f >= 0 else { throw ProfilingError("cannot create \(p): \(String(cString: strerror(errno)))") }
@@ -156,18 +165,19 @@ public enum ChildProcess {
         var cArgs = argv.map { strdup($0) } + [nil], cEnv = env.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) }; for p in cEnv { free(p) } }
         var execErrno: Int32 = 0
+        if !subreaper { subreaper = ws_set_child_subreaper() == 0 }
         let start = Date()
         let pid = ws_spawn(path, &cArgs, &cEnv, inFD, outFD, errFD, SIGTERM, &execErrno)
         guard pid > 0 else { throw ProfilingError("cannot run \(path): \(String(cString: strerror(execErrno)))") }
 
         var interrupted: Int32?
-        var forwarded = Set(Signals.pending)  // signals from before this child are not its business
+        var seen = Signals.arrivalCount  // signals from before this child are not its business
         var killAt: Date?
         var lastTick = start
         var status: Int32 = 0
         while ws_wait(pid, 1, &status) != 1 {
-            for sig in Signals.pending where !forwarded.contains(sig) {
-                forwarded.insert(sig)
+            for sig in Signals.arrivals(since: seen) {
+                seen += 1
                 if interrupted == nil { interrupted = sig; killAt = Date().addingTimeInterval(grace) }
                 kill(pid, sig)
             }
@@ -181,22 +191,54 @@ public enum ChildProcess {
             let now = Date()
             if now.timeIntervalSince(lastTick) >= tick { lastTick = now; onTick(now.timeIntervalSince(start)) }
         }
+        // What the child left running when it was stopped (a shell's own children, re-parented to us) ends too.
+        if interrupted != nil { endOrphans(grace: 2) }
         let term: Termination = ws_wait_exited(status) != 0 ? .exited(ws_wait_code(status)) : .signaled(ws_wait_code(status))
         return Outcome(termination: term, interrupted: interrupted, seconds: Date().timeIntervalSince(start))
     }
 
-    /// SIGKILL to `pid` and every descendant (children first found through /proc/PID/task/TID/children).
-    public static func killTree(_ pid: pid_t) {
+    nonisolated(unsafe) private static var subreaper = false
+
+    /// `signal` to `pid` and every descendant (found through /proc/PID/task/TID/children), deepest first.
+    public static func killTree(_ pid: pid_t, signal: Int32 = SIGKILL) {
+        for p in tree(pid).reversed() { kill(p, signal) }
+    }
+
+    static func tree(_ pid: pid_t) -> [pid_t] {
         var all: [pid_t] = []
         func collect(_ p: pid_t) {
             all.append(p)
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p)/task")) ?? []
-            for t in tasks {
-                let text = (try? String(contentsOfFile: "/proc/\(p)/task/\(t)/children", encoding: .utf8)) ?? ""
-                for c in text.split(separator: " ").compactMap({ pid_t($0) }) { collect(c) }
-            }
+            for c in children(of: p) where !all.contains(c) { collect(c) }
         }
         collect(pid)
-        for p in all.reversed() { kill(p, SIGKILL) }
+        return all
+    }
+
+    /// The children of `pid` (every thread's).
+    static func children(of pid: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { t -> [pid_t] in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+    }
+
+    /// This process's remaining children and their descendants: SIGTERM, then SIGKILL after `grace` seconds;
+    /// reaped. (As the child subreaper, orphaned grandchildren of a stopped command are among them.)
+    public static func endOrphans(grace: Double) {
+        let mine = children(of: getpid())
+        guard !mine.isEmpty else { return }
+        for c in mine { killTree(c, signal: SIGTERM) }
+        let deadline = Date().addingTimeInterval(grace)
+        var left = Set(mine)
+        var status: Int32 = 0
+        while !left.isEmpty {
+            for c in left where ws_wait(c, 1, &status) != 0 { left.remove(c) }
+            if left.isEmpty { break }
+            if Date() >= deadline { for c in left { killTree(c) }; for c in left { _ = ws_wait(c, 0, &status) }; break }
+            usleep(20_000)
+        }
+        // Anything re-parented to us meanwhile.
+        for c in children(of: getpid()) { killTree(c); _ = ws_wait(c, 0, &status) }
     }
 }

@@ -92,11 +92,12 @@ public enum ProfileText {
     }
 
     /// The perf backend's header lines (the workload, or `command` with how it ended).
+    /// `command`: how the command ended ("exit status 0", "killed by SIGSEGV", "interrupted by SIGINT").
     public static func perfHeader(_ meta: ProfileMetadata, samples: SampleProfile, callGraph: PerfCallGraph, controlled: Bool = true,
-                                  command: Termination? = nil) -> String {
+                                  command: String? = nil) -> String {
         var h = "workbench profile: perf backend (\(meta.perfVersion ?? "?")), perf record -e cpu-clock -c \(Int(1e9 / meta.requestedHz)) --call-graph \(callGraph.recordArgument)\n"
         if let t = command {
-            h += String(format: "command: %@ (%@, %.2f s)\n", (meta.workload ?? "") as NSString, t.description as NSString, meta.seconds)
+            h += String(format: "command: %@ (%@, %.2f s)\n", (meta.workload ?? "") as NSString, t as NSString, meta.seconds)
         } else {
             h += "workload: \(meta.workload ?? "?"); \(meta.engine ?? "?")\(controlled ? "" : " (perf --control unavailable: model loading is in the profile)")\n"
             if let m = meta.model { h += "model: \(m)\n" }
@@ -105,7 +106,8 @@ public enum ProfileText {
         return h
     }
 
-    static func fmt(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v) }
+    /// "250", "997.5".
+    public static func fmt(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v) }
 }
 
 /// The sampler's cost measured on the workload: generations timed with and without sampling, interleaved.

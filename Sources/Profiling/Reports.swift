@@ -235,6 +235,20 @@ public enum Reports {
         return out
     }
 
+    /// The whole text of `workbench profile --diff`: what A and B are, then `diffTable`.
+    public static func diffReport(_ a: StackProfile, _ b: StackProfile, nameA: String, nameB: String, top: Int) -> String {
+        "workbench profile --diff: A = \(nameA) (\(a.total) samples), B = \(nameB) (\(b.total) samples)\n"
+            + "frames whose share changed most (self = samples in the frame itself, total = in it or its callees):\n"
+            + diffTable(diff(a, b), nA: a.total, nB: b.total, top: top)
+    }
+
+    /// The JSON of `workbench profile --diff --json`: both names and sample counts, the `top` rows of `diff`.
+    public static func diffJSON(_ a: StackProfile, _ b: StackProfile, nameA: String, nameB: String, top: Int) throws -> Data {
+        struct DiffJSON: Codable { var a: String; var b: String; var samplesA: Int; var samplesB: Int; var frames: [DiffRow] }
+        let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try e.encode(DiffJSON(a: nameA, b: nameB, samplesA: a.total, samplesB: b.total, frames: Array(diff(a, b).prefix(top))))
+    }
+
     /// `s` padded with spaces to `w` characters.
     public static func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
 }

@@ -181,6 +181,9 @@ pid_t ws_spawn(const char *path, char *const argv[], char *const envp[], int in_
                int parent_death_signal, int *exec_errno);
 /// waitpid (EINTR retried): 1 with *status when `pid` ended, 0 if still running (nohang), -1 on error.
 int ws_wait(pid_t pid, int nohang, int *status);
+/// Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER): a grandchild whose parent
+/// dies becomes this process's child, so it can still be found and ended. 0 or -1.
+int ws_set_child_subreaper(void);
 /// Decoding a wait status: exited normally? and the exit code or the terminating signal.
 int ws_wait_exited(int status);
 int ws_wait_code(int status);
