@@ -86,6 +86,24 @@ public enum Signals {
 
 /// Where a command is, the way a shell finds it.
 public enum CommandLookup {
+    /// A command that cannot run: `workbench: command not found: NAME` (exit 127, as shells) or
+    /// `workbench: permission denied: PATH` (126).
+    public struct Failure: Error, CustomStringConvertible, Equatable {
+        public let message: String
+        public let exitCode: Int32
+        public var description: String { message }
+    }
+
+    /// `argv` with argv[0] replaced by its absolute path (see `resolve`). Throws `Failure`.
+    public static func absolute(_ argv: [String], path: String? = ProcessInfo.processInfo.environment["PATH"]) throws -> [String] {
+        var a = argv
+        switch resolve(argv.first ?? "", path: path) {
+        case .found(let p): a[0] = p; return a
+        case .notFound: throw Failure(message: "command not found: \(argv.first ?? "")", exitCode: 127)
+        case .notExecutable(let p): throw Failure(message: "permission denied: \(p)", exitCode: 126)
+        }
+    }
+
     public enum Result: Equatable {
         case found(String)
         case notFound

@@ -50,6 +50,11 @@ public enum OpView {
                                timerTotalLabel: String(format: "%.1f ms of forward passes", forwardMs))
     }
 
+    /// The op table of timer rows only (a backend whose samples carry no op: perf).
+    public static func timerTable(_ rows: [OpShareRow], forwardMs: Double) -> String {
+        Reports.opTable(rows, taggedSamples: nil, untaggedSamples: 0, timerTotalLabel: String(format: "%.1f ms of forward passes", forwardMs))
+    }
+
     /// Timer rows only (a backend whose samples carry no op: perf).
     public static func timerRows(_ timers: [OpTimer]) -> [OpShareRow] {
         timers.map { OpShareRow(key: $0.key, name: $0.name, timerMs: $0.ms, timerPercent: $0.percent) }

@@ -21,11 +21,29 @@ public struct PerfSession {
 
     public init(perf: Perf) { self.perf = perf }
 
+    /// The session the options ask for: perf at `perfPath` (nil: on PATH), `callGraph` by name ("dwarf", "fp"),
+    /// `hz` (nil: 250). Throws `ProfilingError` (perf missing or unusable, unknown call graph).
+    public init(perfPath: String?, callGraph name: String, hz: Double?, kernelFrames: Bool, keepData: String?) throws {
+        guard let c = PerfCallGraph(rawValue: name) else { throw ProfilingError("unknown --call-graph '\(name)' (known: dwarf, fp)") }
+        self.init(perf: try Perf.locate(explicit: perfPath))
+        callGraph = c; self.hz = hz ?? 250; self.kernelFrames = kernelFrames; self.keepData = keepData
+    }
+
     public struct Result {
         public var samples: SampleProfile
         public var recording: Perf.Recording
         /// The workload's own report (workload sessions only).
         public var workload: PerfWorkloadReport?
+        /// How the command ended: "exit status 0", "killed by SIGSEGV", "interrupted by SIGINT".
+        public var fate: String {
+            recording.outcome.interrupted.map { "interrupted by \(Signals.name($0))" } ?? recording.termination.description
+        }
+        /// The exit status to pass on and the line that says why, when the command failed on its own.
+        public var failure: (exitCode: Int32, message: String)? {
+            guard recording.outcome.interrupted == nil, recording.termination != .exited(0) else { return nil }
+            if case .exited = recording.termination { return (recording.termination.exitCode, "the command ended with \(fate)") }
+            return (recording.termination.exitCode, "the command was \(fate)")
+        }
     }
 
     /// perf record of `argv` (argv[0] an absolute path: see `CommandLookup`) with the user's terminal, then the

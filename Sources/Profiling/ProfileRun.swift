@@ -107,4 +107,10 @@ public enum ProfileStore {
         catch { throw ProfilingError("cannot write \(base).json: \(error.localizedDescription)") }
         return (base + ".folded", base + ".json")
     }
+
+    /// `save`, said in one line: where it went, or why it did not (a warning: the report is out already).
+    public static func saveSaying(_ profile: StackProfile, metadata: ProfileMetadata, in dir: String) -> String {
+        do { return "workbench: profile saved to \(try save(profile, metadata: metadata, in: dir).folded) (+ .json)" }
+        catch { return "workbench: warning: profile not saved: \(error)" }
+    }
 }

@@ -235,6 +235,21 @@ public enum Reports {
         return out
     }
 
+    /// `workbench profile --diff A B`: reads both folded files (each must have samples), writes the differential
+    /// flame graph to `svg` if asked, and returns what to print (the text report, or its JSON). Throws `ProfilingError`.
+    public static func diffFiles(_ pathA: String, _ pathB: String, top: Int, json: Bool, svg: String? = nil,
+                                 flame: FlameGraph.Options = FlameGraph.Options()) throws -> String {
+        let a = try Folded.read(path: pathA), b = try Folded.read(path: pathB)
+        for (p, path) in [(a, pathA), (b, pathB)] where p.total == 0 { throw ProfilingError("\(path): no samples") }
+        if let out = svg {
+            var o = flame
+            o.title = "workbench profile --diff: \(FrameName.basename(pathA)) (\(a.total)) -> \(FrameName.basename(pathB)) (\(b.total))"
+            try FlameGraph.write(FlameGraph.diffSVG(before: a, after: b, o), to: out)
+        }
+        if json { return String(decoding: try diffJSON(a, b, nameA: pathA, nameB: pathB, top: top), as: UTF8.self) + "\n" }
+        return diffReport(a, b, nameA: pathA, nameB: pathB, top: top)
+    }
+
     /// The whole text of `workbench profile --diff`: what A and B are, then `diffTable`.
     public static func diffReport(_ a: StackProfile, _ b: StackProfile, nameA: String, nameB: String, top: Int) -> String {
         "workbench profile --diff: A = \(nameA) (\(a.total) samples), B = \(nameB) (\(b.total) samples)\n"

@@ -81,6 +81,19 @@ public enum SignalSampler {
         }
     }
 
+    /// The clock called `name` (nil: none asked for, the default). Throws `ProfilingError` for an unknown name.
+    public static func clock(named name: String?) throws -> Clock? {
+        guard let name else { return nil }
+        guard let c = Clock(rawValue: name) else { throw ProfilingError("unknown clock '\(name)' (known: task, cpu, wall)") }
+        return c
+    }
+
+    /// The unwinder called `name`. Throws `ProfilingError` for an unknown name.
+    public static func unwinder(named name: String) throws -> Unwinder {
+        guard let u = Unwinder(rawValue: name) else { throw ProfilingError("unknown --unwind '\(name)' (known: backtrace, step)") }
+        return u
+    }
+
     /// Where the workload writes its op tag (recorded with every sample).
     public static var opTag: UnsafeMutablePointer<Int32> { ws_op_tag_pointer() }
 

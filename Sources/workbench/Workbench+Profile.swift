@@ -14,89 +14,62 @@ extension Workbench {
             commandName: "profile",
             abstract: "Sample where generation spends its time: call tree, flat top-N, op view; folded/SVG/pprof/speedscope/JSON; --diff.",
             discussion: """
-            The workload is generation (gpt.c's rule) of --prompt (default 31373 612) to --n tokens, repeated \
-            until 1200 samples (at most 60 s) or for --duration seconds, after one warm-up generation.
+            The workload is generation (gpt.c's rule) of --prompt to --n tokens, repeated until 1200 samples (at \
+            most 60 s) or for --duration seconds, after one warm-up generation. Backends: signal (default; an \
+            in-process SIGPROF sampler, libunwind stacks, a per-thread CPU clock: perf task-clock events when \
+            allowed, else tick-limited timers; --clock wall: wall time), whose samples carry the op running (the op \
+            view: sampled share next to the per-op timers); perf (perf record --call-graph dwarf on a re-run of the \
+            workload, or on any command: workbench profile -- CMD ARGS, CMD found on your PATH, its output and exit \
+            status its own, 128+n for a signal death, 127 if not found; Ctrl-C stops recording and still reports).
 
-            Backends. signal (default): an in-process SIGPROF sampler with libunwind stacks and one CPU-time clock \
-            per thread: a perf task-clock event when perf_event_open is allowed (precise, any rate), else \
-            timer_create CPU-time timers (--clock cpu: tick-limited to 250 Hz here, and biased against code that \
-            yields); --clock wall samples wall time per thread (sleeping threads too). Every sample records the op \
-            running, so the op view puts sampled shares next to the per-op timers. perf: `perf record -e cpu-clock \
-            --call-graph dwarf` on a re-run of this workload, or on any command: workbench profile -- CMD ARGS... \
-            (CMD found on your PATH; its stdout, stderr and exit status are its own, a signal death exits 128+n; \
-            Ctrl-C stops the recording and reports what was sampled; a missing CMD exits 127).
-
-            Output: call tree, flat top-N (with the binomial standard error of each share) and op view \
-            (--per-thread: one tree and top-N per thread); --folded (FlameGraph format), --svg (interactive: \
-            click to zoom, Search, --inverted, --min-width), --pprof (gzipped profile.proto for go tool pprof), \
-            --speedscope, --json. Each run is saved as Profiles/runs/<stamp>-<backend>.folded + .json. Compare two \
-            runs: workbench profile --diff A.folded B.folded [--svg D.svg: B's shape, red grew, blue shrank].
+            Output: call tree, flat top-N with standard errors, op view (--per-thread: per thread); --folded, --svg \
+            (interactive: click to zoom, Search; --inverted, --min-width), --pprof (go tool pprof), --speedscope, \
+            --json. Runs are saved as Profiles/runs/<stamp>-<backend>.folded + .json. workbench profile --diff \
+            A.folded B.folded [--svg D.svg: B's shape, red grew, blue shrank].
             """)
 
         @OptionGroup var model: ModelOption
         @OptionGroup var engine: EngineFlags
-        @Option(help: "signal (in-process SIGPROF sampler; default) or perf (perf record).")
-        var backend: String?
-        @Option(help: "Signal backend clock: task (each thread's CPU time from a perf task-clock event: precise; the default when perf_event_open is allowed), cpu (timer_create CPU-time timers: tick-limited; the fallback) or wall (CLOCK_MONOTONIC per thread).")
-        var clock: String?
-        @Option(help: "Signal backend unwinder: backtrace (libunwind's cached trace cut at the interrupted PC) or step (unw_step on the signal context: slower).")
-        var unwind: String = "backtrace"
-        @Option(help: "Samples per second per thread (default: 250 for the task and cpu clocks and perf, 997 for the wall clock).")
-        var hz: Double?
-        @Option(help: "Seconds of workload (default: until 1200 samples, at most 60 s; perf: 1300 / (hz x threads) s, at least 2).")
-        var duration: Double?
+        @Option(help: "signal (in-process SIGPROF sampler; default) or perf (perf record).") var backend: String?
+        @Option(help: "Signal backend clock: task (each thread's CPU time from a perf task-clock event: precise; the default when perf_event_open is allowed), cpu (timer_create CPU-time timers: tick-limited; the fallback) or wall (CLOCK_MONOTONIC per thread).") var clock: String?
+        @Option(help: "Signal backend unwinder: backtrace (libunwind's cached trace cut at the interrupted PC) or step (unw_step on the signal context: slower).") var unwind: String = "backtrace"
+        @Option(help: "Samples per second per thread (default: 250 for the task and cpu clocks and perf, 997 for the wall clock).") var hz: Double?
+        @Option(help: "Seconds of workload (default: until 1200 samples, at most 60 s; perf: 1300 / (hz x threads) s, at least 2).") var duration: Double?
         @Option(help: "Total tokens per generation, prompt included.")
         var n = 10
         @Option(help: "Prompt token ids, separated by spaces.")
         var prompt = "31373 612"
-        @Option(help: "Hide call-tree nodes below this percentage of the samples.")
-        var minPercent = 1.0
-        @Option(help: "Rows of the flat view (and of --diff).")
-        var top = 20
-        @Option(help: "Write the folded stacks (FlameGraph format: root;...;leaf count) to this file.")
-        var folded: String?
-        @Option(help: "Write an interactive SVG flame graph to this file (click: zoom; Search: regex; --diff: differential).")
-        var svg: String?
-        @Option(help: "Write a gzip-compressed pprof profile.proto to this file (go tool pprof -top FILE).")
-        var pprof: String?
-        @Option(help: "Write a speedscope JSON profile to this file (one profile per thread).")
-        var speedscope: String?
-        @Flag(help: "SVG: an icicle of the callers of the hot leaves (stacks reversed, drawn top-down).")
-        var inverted = false
-        @Option(help: "SVG: hide frames narrower than this: pixels (0.1, the default) or a percentage of the samples (0.5%).")
-        var minWidth: String?
-        @Flag(help: "Split the call tree and the flat list by thread.")
-        var perThread = false
-        @Option(help: "perf backend: keep the perf.data recording in this file.")
-        var keepPerfData: String?
-        @Flag(help: "Print the report as JSON instead of text.")
-        var json = false
-        @Option(help: "Folder where the profile is saved (<stamp>-<backend>.folded + .json).")
-        var saveDir = "Profiles/runs"
-        @Flag(help: "Do not save the profile.")
-        var noSave = false
-        @Option(help: "The perf binary (default: perf on PATH).")
-        var perf: String?
-        @Option(help: "perf call graphs: dwarf (correct Swift stacks) or fp (frame pointers: lose the caller of Swift leaf functions).")
-        var callGraph = "dwarf"
-        @Flag(help: "perf: drop kernel frames (their samples count for the user-space frame under them, as the signal backend sees them).")
-        var noKernel = false
-        @Option(name: .customLong("diff"), parsing: .upToNextOption, help: "Compare two folded files: --diff A.folded B.folded.")
-        var diffFiles: [String] = []
-        @Flag(help: "Measure the sampler's cost: the workload timed with and without sampling, interleaved.")
-        var measureOverhead = false
-        @Option(help: "With --measure-overhead: rounds of (sampled, unsampled).")
-        var rounds = 7
+        @Option(help: "Hide call-tree nodes below this percentage of the samples.") var minPercent = 1.0
+        @Option(help: "Rows of the flat view (and of --diff).") var top = 20
+        @Option(help: "Write the folded stacks (FlameGraph format: root;...;leaf count) to this file.") var folded: String?
+        @Option(help: "Write an interactive SVG flame graph to this file (click: zoom; Search: regex; --diff: differential).") var svg: String?
+        @Option(help: "Write a gzip-compressed pprof profile.proto to this file (go tool pprof -top FILE).") var pprof: String?
+        @Option(help: "Write a speedscope JSON profile to this file (one profile per thread).") var speedscope: String?
+        @Flag(help: "SVG: an icicle of the callers of the hot leaves (stacks reversed, drawn top-down).") var inverted = false
+        @Option(help: "SVG: hide frames narrower than this: pixels (0.1, the default) or a percentage of the samples (0.5%).") var minWidth: String?
+        @Flag(help: "Split the call tree and the flat list by thread.") var perThread = false
+        @Option(help: "perf backend: keep the perf.data recording in this file.") var keepPerfData: String?
+        @Flag(help: "Print the report as JSON instead of text.") var json = false
+        @Option(help: "Folder where the profile is saved (<stamp>-<backend>.folded + .json).") var saveDir = "Profiles/runs"
+        @Flag(help: "Do not save the profile.") var noSave = false
+        @Option(help: "The perf binary (default: perf on PATH).") var perf: String?
+        @Option(help: "perf call graphs: dwarf (correct Swift stacks) or fp (frame pointers: lose the caller of Swift leaf functions).") var callGraph = "dwarf"
+        @Flag(help: "perf: drop kernel frames (their samples count for the user-space frame under them, as the signal backend sees them).") var noKernel = false
+        @Option(name: .customLong("diff"), parsing: .upToNextOption, help: "Compare two folded files: --diff A.folded B.folded.") var diffFiles: [String] = []
+        @Flag(help: "Measure the sampler's cost: the workload timed with and without sampling, interleaved.") var measureOverhead = false
+        @Option(help: "With --measure-overhead: rounds of (sampled, unsampled).") var rounds = 7
         @Flag(help: .hidden) var workloadChild = false
         @Option(help: .hidden) var childReport: String?
         @Option(help: .hidden) var perfControl: String?
-        @Argument(parsing: .postTerminator, help: "Profile this command with perf instead of the workload: workbench profile -- CMD ARGS...")
-        var command: [String] = []
+        @Argument(parsing: .postTerminator, help: "Profile this command with perf instead of the workload: workbench profile -- CMD ARGS...") var command: [String] = []
 
         func run() throws {
             do { try dispatch() } catch let i as Interrupted {
                 note("workbench: \(i); nothing reported")
                 Signals.die(i.signal)
+            } catch let f as CommandLookup.Failure {
+                note("workbench: \(f)")
+                throw ExitCode(f.exitCode)
             }
             // Ctrl-C: the report of what was sampled is out; end as interrupted.
             if let s = Signals.pending.first { Signals.die(s) }
@@ -159,18 +132,6 @@ extension Workbench {
             return w
         }
 
-        func parsedUnwinder() throws -> SignalSampler.Unwinder {
-            guard let u = SignalSampler.Unwinder(rawValue: unwind) else { throw WorkbenchError("unknown --unwind '\(unwind)' (known: backtrace, step)") }
-            return u
-        }
-
-        /// The clock asked for (nil: the default, task with a fallback to cpu).
-        func parsedClock() throws -> SignalSampler.Clock? {
-            guard let name = clock else { return nil }
-            guard let c = SignalSampler.Clock(rawValue: name) else { throw WorkbenchError("unknown clock '\(name)' (known: task, cpu, wall)") }
-            return c
-        }
-
         /// The op timers as plain rows, and the op of each sampler tag (the Profiling library knows no GPT-2).
         static func timers(_ t: TimingsReport) -> [OpTimer] { t.ops.map { OpTimer(key: $0.op, name: $0.name, ms: $0.ms, percent: $0.percent) } }
         static let opTags = Dictionary(uniqueKeysWithValues: Op.allCases.map { (Int32($0.rawValue + 1), $0.key) })
@@ -178,7 +139,7 @@ extension Workbench {
         // MARK: signal backend
 
         func runSignal() throws {
-            let (requested, unwinder) = (try parsedClock(), try parsedUnwinder())
+            let (requested, unwinder) = (try SignalSampler.clock(named: clock), try SignalSampler.unwinder(named: unwind))
             let w = try makeWorkload()
             w.gpt.opTag = SignalSampler.opTag
             defer { w.gpt.opTag = nil }
@@ -222,20 +183,13 @@ extension Workbench {
             } else {
                 print(ProfileText.render(samples, header: header, minPercent: minPercent, top: top, opTable: opTable, perThread: perThread), terminator: "")
             }
-            if !noSave && samples.total > 0 {
-                do {
-                    let paths = try ProfileStore.save(samples.stacks, metadata: meta, in: saveDir)
-                    note("workbench: profile saved to \(paths.folded) (+ .json)")
-                } catch {
-                    note("workbench: warning: profile not saved: \(error)")
-                }
-            }
+            if !noSave && samples.total > 0 { note(ProfileStore.saveSaying(samples.stacks, metadata: meta, in: saveDir)) }
         }
 
         // MARK: overhead
 
         func runOverhead() throws {
-            let (requested, unwinder) = (try parsedClock(), try parsedUnwinder())
+            let (requested, unwinder) = (try SignalSampler.clock(named: clock), try SignalSampler.unwinder(named: unwind))
             let w = try makeWorkload()
             let rate = hz ?? (requested ?? .task).defaultHz
             // Blocks of ~1.5 s (at least one generation each).
@@ -254,39 +208,22 @@ extension Workbench {
 
         // MARK: perf backend
 
+        /// The workload re-run under perf (hidden): enables perf around the measured generations, reports back.
         func runChild() throws {
             let w = try makeWorkload()
-            let d = duration ?? 2
-            let control = perfControl.flatMap(PerfControl.Client.init(spec:))
-            // perf copies user stacks from interrupt context and cannot fault pages in: make the stack pages
-            // every worker will use present now, or DWARF unwinding stops at the first untouched page.
-            w.gpt.pool.run { _, _ in Perf.prefaultStack(bytes: 256 << 10) }
-            let controlled = control?.send("enable") ?? false
-            let start = Date()
-            var generations = 0
-            repeat { try w.once(); generations += 1 } while Date().timeIntervalSince(start) < d
-            let seconds = Date().timeIntervalSince(start)
-            _ = control?.send("disable")
+            // Every pool thread's stack pages made present: perf cannot fault them in (see Perf.prefaultStack).
+            let (runs, seconds, controlled) = try PerfControl.runControlled(spec: perfControl, duration: duration ?? 2,
+                                                                           prepare: { w.gpt.pool.run { _, _ in Perf.prefaultStack(bytes: 256 << 10) } },
+                                                                           work: { try w.once() })
             let t = w.gpt.timers.report()
             try childReport.map {
-                try PerfWorkloadReport(generations: generations, seconds: seconds, engine: w.gpt.options.summary, controlled: controlled,
+                try PerfWorkloadReport(generations: runs, seconds: seconds, engine: w.gpt.options.summary, controlled: controlled,
                                        forwards: t.forwards, forwardMs: t.forwardMs, ops: Profile.timers(t)).write(to: $0)
             }
         }
 
-        func parsedCallGraph() throws -> PerfCallGraph {
-            guard let c = PerfCallGraph(rawValue: callGraph) else { throw WorkbenchError("unknown --call-graph '\(callGraph)' (known: dwarf, fp)") }
-            return c
-        }
-
         func perfSession() throws -> PerfSession {
-            var s = PerfSession(perf: try Perf.locate(explicit: perf))
-            guard let c = PerfCallGraph(rawValue: callGraph) else { throw WorkbenchError("unknown --call-graph '\(callGraph)' (known: dwarf, fp)") }
-            s.callGraph = c
-            s.hz = hz ?? 250
-            s.kernelFrames = !noKernel
-            s.keepData = keepPerfData
-            return s
+            try PerfSession(perfPath: perf, callGraph: callGraph, hz: hz, kernelFrames: !noKernel, keepData: keepPerfData)
         }
 
         func runPerfWorkload() throws {
@@ -312,34 +249,23 @@ extension Workbench {
             var meta = session.metadata(r.samples, seconds: report.seconds)
             meta.model = modelPath
             meta.engine = report.engine
-            meta.workload = String(format: "%d generations of [%@] to n=%d (%d forward passes) in %.2f s", report.generations,
-                                   words.joined(separator: " ") as NSString, n, report.forwards, report.seconds)
+            meta.workload = report.describe(prompt: words.joined(separator: " "), n: n)
             meta.achievedHz = report.achievedHz(samples: r.samples.total, threads: options.threads)
             meta.ops = OpView.timerRows(report.ops)
-            let ops = Reports.opTable(meta.ops ?? [], taggedSamples: nil, untaggedSamples: 0,
-                                      timerTotalLabel: String(format: "%.1f ms of forward passes", report.forwardMs))
-            try emit(r.samples, meta: meta, header: ProfileText.perfHeader(meta, samples: r.samples, callGraph: session.callGraph, controlled: report.controlled), opTable: ops)
+            try emit(r.samples, meta: meta, header: ProfileText.perfHeader(meta, samples: r.samples, callGraph: session.callGraph, controlled: report.controlled),
+                     opTable: OpView.timerTable(meta.ops ?? [], forwardMs: report.forwardMs))
         }
 
         /// `workbench profile -- CMD ARGS`: perf record of CMD as the user's shell would run it (CMD found on the
         /// user's PATH: exit 127 if missing, 126 if not executable; its exit status or 128 + its signal is ours).
         func runPerfCommand() throws {
             let session = try perfSession()
-            var argv = command
-            switch CommandLookup.resolve(command[0], path: ProcessInfo.processInfo.environment["PATH"]) {
-            case .found(let p): argv[0] = p
-            case .notFound: note("workbench: command not found: \(command[0])"); throw ExitCode(127)
-            case .notExecutable(let p): note("workbench: permission denied: \(p)"); throw ExitCode(126)
-            }
-            let r = try session.command(argv)
+            let r = try session.command(try CommandLookup.absolute(command))
             var meta = session.metadata(r.samples, seconds: r.recording.outcome.seconds)
             meta.workload = command.joined(separator: " ")
-            let fate = r.recording.outcome.interrupted.map { "interrupted by \(Signals.name($0))" } ?? r.recording.termination.description
-            try emit(r.samples, meta: meta, header: ProfileText.perfHeader(meta, samples: r.samples, callGraph: session.callGraph, command: fate), opTable: nil, allowEmpty: true)
-            if r.recording.outcome.interrupted == nil, r.recording.termination != .exited(0) {
-                note("workbench: the command \(fate.hasPrefix("exit") ? "ended with" : "was") \(fate)")
-                throw ExitCode(r.recording.termination.exitCode)
-            }
+            let header = ProfileText.perfHeader(meta, samples: r.samples, callGraph: session.callGraph, command: r.fate)
+            try emit(r.samples, meta: meta, header: header, opTable: nil, allowEmpty: true)
+            if let f = r.failure { note("workbench: \(f.message)"); throw ExitCode(f.exitCode) }
         }
 
         // MARK: diff
@@ -356,20 +282,7 @@ extension Workbench {
             if !command.isEmpty { throw WorkbenchError("--diff compares two folded files; it runs no command") }
             guard diffFiles.count == 2 else { throw WorkbenchError("--diff takes two folded files (A B), got \(diffFiles.count)") }
             guard top >= 1 else { throw WorkbenchError("--top must be positive, got \(top)") }
-            let a = try Folded.read(path: diffFiles[0]), b = try Folded.read(path: diffFiles[1])
-            if a.total == 0 { throw WorkbenchError("\(diffFiles[0]): no samples") }
-            if b.total == 0 { throw WorkbenchError("\(diffFiles[1]): no samples") }
-            if let path = svg {
-                var o = try outputs().flame
-                o.title = "workbench profile --diff: \(FrameName.basename(diffFiles[0])) (\(a.total)) -> \(FrameName.basename(diffFiles[1])) (\(b.total))"
-                try FlameGraph.write(FlameGraph.diffSVG(before: a, after: b, o), to: path)
-            }
-            if json {
-                FileHandle.standardOutput.write(try Reports.diffJSON(a, b, nameA: diffFiles[0], nameB: diffFiles[1], top: top))
-                print("")
-            } else {
-                print(Reports.diffReport(a, b, nameA: diffFiles[0], nameB: diffFiles[1], top: top), terminator: "")
-            }
+            print(try Reports.diffFiles(diffFiles[0], diffFiles[1], top: top, json: json, svg: svg, flame: try outputs().flame), terminator: "")
         }
     }
 }

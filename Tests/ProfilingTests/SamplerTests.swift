@@ -172,7 +172,12 @@ final class SamplerTests: XCTestCase {
         XCTAssertNotNil(g.symbol)
         XCTAssertTrue(g.module?.contains("libc") == true, "\(g)")
         // An address in no object.
-        XCTAssertEqual(sym.frameName(8, isLeaf: true), "[unknown]")
+        XCTAssertEqual(sym.frameName(8, isLeaf: true), "[unknown]+0x8")
+        // Frames carry the module and the address within it (load bias removed), callers at return address - 1.
+        let f = sym.frame(cFunction + 3, isLeaf: false)
+        XCTAssertEqual(f.name, "ws_gettid")
+        let bias = try XCTUnwrap(f.module.flatMap { sym.mappings[$0] }).bias
+        XCTAssertEqual(f.address, cFunction + 2 - bias)
         XCTAssertTrue(sym.modules.contains { $0.path.hasSuffix(".xctest") || $0.path.contains("PackageTests") }, "\(sym.modules.map(\.path))")
     }
 
