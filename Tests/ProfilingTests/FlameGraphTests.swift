@@ -197,4 +197,25 @@ final class FlameGraphTests: XCTestCase {
         XCTAssertGreaterThan(bytes.count, 1000)
         XCTAssertEqual(Array(bytes.prefix(4)), [0x89, 0x50, 0x4e, 0x47], "a PNG")
     }
+
+    func testTwoGraphsInlineInOneHTMLPageWorkApart() throws {
+        _ = try chromium()
+        let dir = try profilingTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let one = FlameGraph.svg(p, FlameGraph.Options(title: "one", standalone: false, idPrefix: "g1"))
+        let two = FlameGraph.svg(StackProfile([(["main", "alpha"], 2), (["main", "beta"], 2)]), FlameGraph.Options(title: "two", standalone: false, idPrefix: "g2"))
+        let html = """
+        <!DOCTYPE html><html><head><meta charset="utf-8"><title>report</title></head><body>
+        <h1>report</h1>\(one)<p>between</p>\(two)
+        <script>document.getElementById("g2").flamegraph.zoom("alpha");</script>
+        </body></html>
+        """
+        try html.write(toFile: dir + "/r.html", atomically: true, encoding: .utf8)
+        let dom = try browse(dir + "/r.html", query: "")
+        let g1 = try XCTUnwrap(dom.range(of: "<svg id=\"g1\"")), g2 = try XCTUnwrap(dom.range(of: "<svg id=\"g2\""))
+        let tag1 = dom[g1.lowerBound...].prefix { $0 != ">" }, tag2 = dom[g2.lowerBound...].prefix { $0 != ">" }
+        XCTAssertTrue(tag1.contains("data-ready=\"1\"") && tag2.contains("data-ready=\"1\""), "both scripts ran: \(tag1) \(tag2)")
+        XCTAssertTrue(tag1.contains("data-zoom=\"\""), String(tag1))
+        XCTAssertTrue(tag2.contains("data-zoom=\"alpha\""), String(tag2))
+    }
 }

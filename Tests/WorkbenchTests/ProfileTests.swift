@@ -161,6 +161,30 @@ final class ProfileTests: XCTestCase {
         assertSuccess(try Subprocess.workbench(["profile", "--diff", a, b, "--inverted", "--min-width", "1", "--top", "3", "--svg", svg]))
     }
 
+    func testCtrlCStopsTheSignalBackendAndStillReports() throws {
+        let out = Fixtures.shared.path("int.out"), err = Fixtures.shared.path("int.err")
+        FileManager.default.createFile(atPath: out, contents: nil); FileManager.default.createFile(atPath: err, contents: nil)
+        let bin = try XCTUnwrap(TestPaths.workbench)
+        let p = Process()
+        // SIGINT at its default disposition even if this test process ignores it (a background job's shell does).
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
+        p.arguments = ["-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die", "--", bin] + (try workload(["--duration", "120"]))
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perl") else { throw XCTSkip("no /usr/bin/perl to start workbench with SIGINT at its default") }
+        p.environment = Subprocess.environment()
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try p.run()
+        sleep(4)
+        kill(p.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(p.isRunning, "still sampling after SIGINT")
+        let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(p.terminationStatus, SIGINT)
+        XCTAssertTrue(stdout.contains("== top 20 frames by self samples ==") && stdout.contains("== op view"), stdout)
+    }
+
     // MARK: perf backend
 
     private func perfUsable() throws {
