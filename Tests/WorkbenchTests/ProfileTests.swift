@@ -1,5 +1,6 @@
-// `workbench profile` end to end on the tiny model: the text, JSON, folded, SVG and saved outputs of the signal
-// backend, the perf backend and `-- CMD`, the diff, and one line + exit status 2 for every bad input.
+// `workbench profile` end to end on the tiny model: the text, JSON, folded, SVG, pprof (read by `go tool pprof`),
+// speedscope, per-thread and saved outputs of the signal backend, Ctrl-C, the perf backend and `-- CMD` (more in
+// ProfileCommandTests.swift), the diff and its SVG, and one line + exit status 2 for every bad input.
 // (Uses the shared helpers of WorkbenchTestSupport.swift: Subprocess, Fixtures, assertBadInput.)
 import Foundation
 import XCTest
@@ -164,12 +165,12 @@ final class ProfileTests: XCTestCase {
     func testCtrlCStopsTheSignalBackendAndStillReports() throws {
         let out = Fixtures.shared.path("int.out"), err = Fixtures.shared.path("int.err")
         FileManager.default.createFile(atPath: out, contents: nil); FileManager.default.createFile(atPath: err, contents: nil)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perl") else { throw XCTSkip("no /usr/bin/perl to start workbench with SIGINT at its default") }
         let bin = try XCTUnwrap(TestPaths.workbench)
         let p = Process()
         // SIGINT at its default disposition even if this test process ignores it (a background job's shell does).
         p.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
         p.arguments = ["-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die", "--", bin] + (try workload(["--duration", "120"]))
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perl") else { throw XCTSkip("no /usr/bin/perl to start workbench with SIGINT at its default") }
         p.environment = Subprocess.environment()
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
