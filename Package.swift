@@ -41,8 +41,10 @@ let package = Package(
             // C++ exception unwinding; libunwind serves only the sampler's `unw_*` calls.
             linkerSettings: [.linkedLibrary("gcc_s"), .linkedLibrary("unwind"), .linkedLibrary("elf")]
         ),
+        // zlib's deflate for gzip-compressed pprof files (Foundation on Linux has no compression API).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Samples -> symbolized stacks -> folded stacks -> reports.
-        .target(name: "Profiling", dependencies: ["CSampler"]),
+        .target(name: "Profiling", dependencies: ["CSampler", "CZlib"]),
         // Runner, statistics, machine facts, baselines and gate verdicts. Knows nothing about GPT-2.
         .target(name: "Bench", swiftSettings: engineFlags),
         // Where variants are checked, timed, tuned and gated (llm.c's dev/ room): the gate suite, compare, tune,
