@@ -19,12 +19,13 @@ swift build -c release --build-path "$build" --product workbench-fuzz \
   -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
   -Xlinker --undefined=LLVMFuzzerRunDriver -Xlinker "$fuzzer" -Xlinker -lstdc++ >"$build.log" 2>&1 || { echo "fuzz: build failed (see $build.log)" >&2; exit 2; }
 bin="$build/release/workbench-fuzz"
+export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
 status=0
 for t in "${targets[@]}"; do
   corpus="Tests/Fuzz/$t"; work="$build/corpus-$t"
   mkdir -p "$corpus" "$work"
   log="$build/$t.log"
-  "$bin" --fuzz "$t" "$work" "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -detect_leaks=0 \
+  "$bin" --fuzz "$t" "$work" "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$corpus/" -print_final_stats=1 >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
