@@ -7,6 +7,7 @@
 //   workbench -> Profiling -> CSampler
 //   workbench -> Experiments -> Kernels
 //   Bench imports nothing of ours; Profiling knows nothing about GPT-2.
+//   workbench -> Tokenizer (imports nothing of ours)
 import PackageDescription
 
 /// Kernel code is compiled for the build machine's CPU in every configuration: without a target CPU,
@@ -40,8 +41,10 @@ let package = Package(
             // C++ exception unwinding; libunwind serves only the sampler's `unw_*` calls.
             linkerSettings: [.linkedLibrary("gcc_s"), .linkedLibrary("unwind"), .linkedLibrary("elf")]
         ),
+        // zlib's deflate for gzip-compressed pprof files (Foundation on Linux has no compression API).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Samples -> symbolized stacks -> folded stacks -> reports.
-        .target(name: "Profiling", dependencies: ["CSampler"]),
+        .target(name: "Profiling", dependencies: ["CSampler", "CZlib"]),
         // Runner, statistics, machine facts, baselines and gate verdicts. Knows nothing about GPT-2.
         .target(name: "Bench", swiftSettings: engineFlags),
         // Where variants are checked, timed, tuned and gated (llm.c's dev/ room): the gate suite, compare, tune,
@@ -49,23 +52,31 @@ let package = Package(
         .target(name: "Lab", dependencies: ["GPT2", "Kernels", "Bench"], swiftSettings: engineFlags),
         // Users' own variants, one file each, registered into the Kernels registries at start-up.
         .target(name: "Experiments", dependencies: ["Kernels"], swiftSettings: kernelFlags),
+        // GPT-2's byte-level BPE: text <-> ids, as tiktoken gives them; .tiktoken / llm.c / Hugging Face files.
+        .target(name: "Tokenizer", swiftSettings: engineFlags),
         // `workbench report` (only the CLI depends on it): one self-contained HTML page, charts by its own SVG writer.
         .target(name: "Report", dependencies: ["Lab", "Profiling", "GPT2", "Kernels", "Bench"]),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Report",
+                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
         ),
+        // The file parsers as libFuzzer targets (Tools/fuzz.sh), and a replay tool for the inputs they found.
+        .target(name: "FuzzTargets", dependencies: ["GPT2", "Profiling", "Bench"]),
+        .target(name: "CFuzz"),
+        .executableTarget(name: "workbench-fuzz", dependencies: ["FuzzTargets", "CFuzz"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Kernels"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "CSampler"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "workbench"], exclude: ["Fixtures"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["Fixtures"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
     ]

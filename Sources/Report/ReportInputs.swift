@@ -1,7 +1,6 @@
 // Adapters: the project's own result types and the JSON files the other verbs write -> the report's sections
 // (ReportDocument.swift). The only file of this target that knows those types and formats, so that when they
-// change (compare/scale/tune moving into Lab with `schema`-tagged Codable reports, the interactive flame graph)
-// only this file changes.
+// change (compare/scale/tune moving into Lab with `schema`-tagged Codable reports) only this file changes.
 //
 //   kind         written by                                  detected by keys            section(s)
 //   machine      workbench machine --json                    fingerprint, fmaPeakGFLOPS  machine, roofline roofs
@@ -64,59 +63,41 @@ public enum ReportInputs {
         StackProfile(p.stacks.map { ($0.frames, $0.count) })
     }
 
-    /// The flame graph of a profile as an element to inline in the page: today's static FlameGraph SVG with
-    /// its XML declaration dropped and its style scoped to its own element (inline, a <style> inside an
-    /// <svg> applies to the whole page).
-    /// UPDATE when the interactive flame graph lands: call its inline entry point instead, e.g.
-    ///     FlameGraph.svg(stackProfile(p), .init(title: p.title, subtitle: p.subtitle, width: 1320,
-    ///                                           standalone: false, idPrefix: "fg\(index)"))
-    /// and drop the string surgery below.
+    /// The flame graph of a profile as an element to inline in the page: the profiling library's interactive
+    /// SVG (click to zoom, search), without an XML declaration, its ids and style scoped by `fg<index>`.
     public static func flameGraphElement(_ p: ProfileSection, index: Int) -> String {
-        var svg = FlameGraph.svg(stackProfile(p), title: p.title, subtitle: p.subtitle, width: 1320)
-        if let start = svg.range(of: "<svg") { svg = String(svg[start.lowerBound...]) }
-        let scope = "fg\(index)"
-        svg = svg.replacingOccurrences(of: "<svg version=\"1.1\"", with: "<svg class=\"flamegraph \(scope)\" version=\"1.1\"")
-        for selector in ["text {", ".t {", ".st {", "rect:hover {"] {
-            svg = svg.replacingOccurrences(of: selector, with: "svg.\(scope) \(selector)")
-        }
-        return svg
+        FlameGraph.svg(stackProfile(p), FlameGraph.Options(title: p.title, subtitle: p.subtitle, width: 1320,
+                                                           standalone: false, idPrefix: "fg\(index)"))
     }
 
     // MARK: op breakdown
 
     /// One phase from per-op timers and, when the samples were tagged with the op running, the sample counts
-    /// by tag (tag = Op.rawValue + 1; 0 = outside a forward pass).
-    /// UPDATE when Profiling's op view (OpView.swift on the profiling branch) lands: build the rows with it.
+    /// by tag (tag = Op.rawValue + 1; 0 = outside a forward pass), through the profiling library's op view.
     public static func opPhase(label: String, timings t: TimingsReport, byTag: [Int32: Int]?) -> OpPhase {
-        var tagged = 0
-        for (tag, n) in byTag ?? [:] where tag != 0 { tagged += n }
-        var rows: [OpPhase.Row] = []
-        for r in t.ops {
-            var row = OpPhase.Row(key: r.op, name: r.name, timerMs: r.ms, timerPercent: r.percent)
-            if let byTag, let op = Op.allCases.first(where: { $0.key == r.op }) {
-                let s = byTag[Int32(op.rawValue + 1)] ?? 0
-                let p = tagged > 0 ? Double(s) / Double(tagged) : 0
-                row.samples = s; row.sampledPercent = 100 * p; row.sampledStdErr = Reports.stdErrPercent(p, tagged)
-            }
-            rows.append(row)
+        let timers = t.ops.map { OpTimer(key: $0.op, name: $0.name, ms: $0.ms, percent: $0.percent) }
+        guard let byTag else {
+            return OpPhase(label: label, forwards: t.forwards, forwardMs: t.forwardMs, opsMs: t.opsMs, taggedSamples: nil,
+                           untaggedSamples: nil, rows: rows(OpView.timerRows(timers)))
         }
-        if let byTag {
-            for op in Op.allCases where !rows.contains(where: { $0.key == op.key }) {
-                let s = byTag[Int32(op.rawValue + 1)] ?? 0
-                guard s > 0 else { continue }
-                let p = Double(s) / Double(max(1, tagged))
-                rows.append(.init(key: op.key, name: op.name, timerMs: nil, timerPercent: nil, samples: s,
-                                  sampledPercent: 100 * p, sampledStdErr: Reports.stdErrPercent(p, tagged)))
-            }
+        var sampled: [String?: Int] = [:]
+        for (tag, n) in byTag {
+            let key: String? = tag == 0 ? nil : (Op(rawValue: Int(tag) - 1)?.key ?? "tag \(tag)")
+            sampled[key, default: 0] += n
         }
+        let r = OpView.rows(timers: timers, sampled: sampled, names: Op.allCases.map { ($0.key, $0.name) })
         return OpPhase(label: label, forwards: t.forwards, forwardMs: t.forwardMs, opsMs: t.opsMs,
-                       taggedSamples: byTag == nil ? nil : tagged, untaggedSamples: byTag.map { $0[0] ?? 0 }, rows: rows)
+                       taggedSamples: sampled.filter { $0.key != nil }.values.reduce(0, +), untaggedSamples: sampled[nil] ?? 0, rows: rows(r))
+    }
+
+    static func rows(_ r: [OpShareRow]) -> [OpPhase.Row] {
+        r.map { OpPhase.Row(key: $0.key, name: $0.name, timerMs: $0.timerMs, timerPercent: $0.timerPercent, samples: $0.samples,
+                            sampledPercent: $0.sampledPercent, sampledStdErr: $0.sampledStdErr) }
     }
 
     /// One phase from the op view of a saved profile (`ProfileMetadata.ops`).
     public static func opPhase(label: String, rows: [OpShareRow], samples: Int?) -> OpPhase {
-        let r = rows.map { OpPhase.Row(key: $0.key, name: $0.name, timerMs: $0.timerMs, timerPercent: $0.timerPercent, samples: $0.samples,
-                                       sampledPercent: $0.sampledPercent, sampledStdErr: $0.sampledStdErr) }
+        let r = self.rows(rows)
         let tagged = rows.compactMap(\.samples).reduce(0, +)
         return OpPhase(label: label, forwards: nil, forwardMs: nil, opsMs: nil,
                        taggedSamples: rows.contains { $0.samples != nil } ? tagged : nil,

@@ -14,7 +14,7 @@ struct Workbench: ParsableCommand {
         Bad input gets one line on stderr and exit status 2.
         """,
         subcommands: [Run.self, Synth.self, Kernels.self, Compare.self, Machine.self, Profile.self,
-                      Gate.self, Scale.self, Tune.self, Report.self]
+                      Gate.self, Scale.self, Tune.self, Tokenize.self, Detokenize.self, Report.self]
     )
 
     /// Parses, runs, and maps every failure to one line on stderr: exit 2 for bad input and usage errors,

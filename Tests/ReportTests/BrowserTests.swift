@@ -39,6 +39,20 @@ final class BrowserTests: XCTestCase {
         _ = try BrowserTests.check(page, sections: ["machine", "flame", "ops", "roofline", "compare", "scaling", "gate", "provenance"])
     }
 
+    func testTheInlinedFlameGraphZoomsAndSearches() throws {
+        // The profiling library's flame graph keeps working inside the page: ?zoom=NAME&search=REGEX act on load
+        // and leave their state on the <svg> (data-zoom, data-matched).
+        let bin = try Chromium.require()
+        let page = Run.path("zoom.html")
+        try Data(ReportPage.html(Sample.document).utf8).write(to: URL(fileURLWithPath: page))
+        let r = try Run.process(bin, Chromium.args(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000", "--dump-dom",
+                                                    URL(fileURLWithPath: page).absoluteString + "?zoom=forward&search=matmul"]), timeout: 180)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.stdout.contains("data-zoom=\"forward\""), r.summary)
+        XCTAssertTrue(r.stdout.contains("data-matched=\"70"), "7 of the 10 samples are under matmul: \(r.summary)")
+        XCTAssertTrue(r.stdout.contains("data-errors=\"0\""), r.summary)
+    }
+
     func testAScriptErrorIsCaught() throws {
         // The check itself: a page with a failing script must be noticed.
         _ = try Chromium.require()

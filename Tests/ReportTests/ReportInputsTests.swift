@@ -46,8 +46,9 @@ final class ReportInputsTests: XCTestCase {
         XCTAssertEqual(s.top.first?.name, "matmul")
         XCTAssertEqual(s.top.first?.selfPercent ?? 0, 75, accuracy: 1e-9)
         let svg = ReportInputs.flameGraphElement(s, index: 3)
-        XCTAssertTrue(svg.hasPrefix("<svg class=\"flamegraph fg3\""), svg)
-        XCTAssertTrue(svg.contains("svg.fg3 text {"), svg)
+        XCTAssertTrue(svg.hasPrefix("<svg"), svg)
+        XCTAssertTrue(svg.contains("id=\"fg3"), svg)
+        XCTAssertTrue(svg.contains("<script"), "the interactive flame graph brings its script: \(svg.prefix(300))")
 
         var timers = OpTimers(layers: 1)
         timers.record(.fc, layer: 0, since: monotonicNanos() - 3_000_000, flops: 1e6)
