@@ -17,9 +17,9 @@ public enum Peak {
         // Calibrate: how many iterations take `seconds`?
         var iterations = 1 << 12
         while true {
-            let t0 = benchNanos()
+            let t0 = monotonicNanos()
             sink &+= Int(fmaLoop(iterations: iterations, multiplier: multiplier, addend: addend).sum().bitPattern & 1)
-            let dt = Double(benchNanos() - t0) / 1e9
+            let dt = Double(monotonicNanos() - t0) / 1e9
             if dt >= seconds / 4 || iterations >= 1 << 30 {
                 iterations = max(1, Int(Double(iterations) * seconds / max(dt, 1e-9)))
                 break
@@ -28,9 +28,9 @@ public enum Peak {
         }
         var best = 0.0
         for _ in 0..<max(1, repeats) {
-            let t0 = benchNanos()
+            let t0 = monotonicNanos()
             let r = fmaLoop(iterations: iterations, multiplier: multiplier, addend: addend)
-            let dt = Double(benchNanos() - t0) / 1e9
+            let dt = Double(monotonicNanos() - t0) / 1e9
             sink &+= Int(r.sum().bitPattern & 1)
             best = max(best, flopsPerIteration * Double(iterations) / dt / 1e9)
         }
@@ -72,9 +72,9 @@ public enum Peak {
                 for c in 0..<pieces {
                     let lo = min(count, c * per), hi = min(count, lo + per)
                     if hi <= lo { continue }
-                    let t0 = benchNanos()
+                    let t0 = monotonicNanos()
                     let s = readSum(buffer + lo, hi - lo)
-                    let dt = Double(benchNanos() - t0) / 1e9
+                    let dt = Double(monotonicNanos() - t0) / 1e9
                     sink &+= Int(s.bitPattern & 1)
                     best = max(best, Double((hi - lo) * 4) / dt / 1e9)
                 }
@@ -101,11 +101,11 @@ public enum Peak {
                 t.start()
             }
             usleep(2000) // let the helper threads reach the semaphore
-            let t0 = benchNanos()
+            let t0 = monotonicNanos()
             for _ in 1..<nth { start.signal() }
             sums[0] = readSum(buffer + slices[0].lowerBound, slices[0].count)
             done.wait()
-            let dt = Double(benchNanos() - t0) / 1e9
+            let dt = Double(monotonicNanos() - t0) / 1e9
             best = max(best, Double(count * 4) / dt / 1e9)
         }
         for i in 0..<nth { sink &+= Int(sums[i].bitPattern & 1) }
