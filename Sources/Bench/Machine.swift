@@ -19,7 +19,8 @@ public struct CacheInfo: Codable, Equatable, Sendable {
 /// What this machine is and how fast it can go.
 public struct MachineInfo: Codable, Equatable, Sendable {
     /// Bumped when the measurements change meaning; a cache with another schema is re-measured.
-    public static let currentSchema = 1
+    /// 2: the bandwidths are the best of one and four read streams per thread (1: one stream).
+    public static let currentSchema = 2
     public var schema: Int
     public var fingerprint: String
     /// ISO 8601 time of the measurement.
@@ -37,7 +38,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     public var caches: [CacheInfo]
     /// Best single-thread FP32 FMA rate, GFLOP/s (SIMD16 loop, 12 accumulators).
     public var fmaPeakGFLOPS: Double
-    /// Best read bandwidth of one thread, GB/s.
+    /// Best read bandwidth of one thread, GB/s (one or four streams, `Peak.readBandwidthGBs`).
     public var readBandwidthGBs: Double
     /// Best read bandwidth of `bandwidthThreads` threads (one per usable CPU), GB/s.
     public var readBandwidthAllGBs: Double
@@ -84,7 +85,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
         }
         line("fp32 fma peak", String(format: "%.1f GFLOP/s on one core (SIMD16, %d accumulators, best run); %.1f on %d cores",
                                      fmaPeakGFLOPS, Peak.fmaAccumulators, peakGFLOPS(threads: usableCores), usableCores))
-        line("read bandwidth", String(format: "%.1f GB/s one thread, %.1f GB/s %d threads (reading %@, best pass)",
+        line("read bandwidth", String(format: "%.1f GB/s one thread, %.1f GB/s %d threads (reading %@ as 1 or 4 streams per thread, best pass)",
                                       readBandwidthGBs, readBandwidthAllGBs, bandwidthThreads, Machine.bytes(bandwidthBytes) as NSString))
         line("balance", String(format: "%.1f flop/byte on one core (above it a kernel is compute-bound)", balance(threads: 1)))
         line("measured", "\(measuredAt) by a \(build) build")
@@ -150,7 +151,8 @@ public enum Machine {
         let debug = isUnoptimizedBuild
         let usable = usableCPUs()
         let nth = max(1, usable.count)
-        let bytes = debug ? 32 << 20 : 256 << 20
+        // the buffer read: at least 256 MiB and 4x the last-level cache, so every pass comes from memory
+        let bytes = debug ? 32 << 20 : max(256 << 20, 4 * (lastLevelCacheBytes() ?? 0))
         let load = loadAverage()
         let fma = debug ? Peak.fmaGFLOPS(repeats: 2) : Peak.fmaGFLOPS()
         let bw1 = Peak.readBandwidthGBs(bytes: bytes, threads: 1, repeats: debug ? 1 : 4)

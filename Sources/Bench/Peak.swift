@@ -54,10 +54,19 @@ public enum Peak {
     }
 
     /// The best read bandwidth in GB/s (1e9 bytes/s) of `threads` threads summing disjoint slices of one
-    /// `bytes`-byte buffer (touched beforehand), over `repeats` passes. With one thread each pass is timed
-    /// in `chunks` consecutive pieces (each still far larger than the caches, as the buffer is walked in
-    /// order) and the fastest piece counts, so a busy machine's interruptions spoil fewer measurements.
+    /// `bytes`-byte buffer (touched beforehand), over `repeats` passes, each thread reading its slice as one
+    /// stream (`readSum`) and as four streams side by side (`readSum4`), whichever is faster. One stream
+    /// alone is not the machine's limit: on some hosts (a Sapphire Rapids VM) a single stream reads at less
+    /// than half the rate of the matmul kernels' four panel streams. With one thread each pass is timed in
+    /// `chunks` consecutive pieces (each still far larger than the caches, as the buffer is walked in order)
+    /// and the fastest piece counts, so a busy machine's interruptions spoil fewer measurements.
     public static func readBandwidthGBs(bytes: Int = 256 << 20, threads: Int = 1, repeats: Int = 4, chunks: Int = 4) -> Double {
+        max(readBandwidthGBs(bytes: bytes, threads: threads, repeats: repeats, chunks: chunks, streams: 1),
+            readBandwidthGBs(bytes: bytes, threads: threads, repeats: repeats, chunks: chunks, streams: 4))
+    }
+
+    static func readBandwidthGBs(bytes: Int, threads: Int, repeats: Int, chunks: Int, streams: Int) -> Double {
+        @Sendable func readSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float { streams == 4 ? readSum4(p, n) : Peak.readSum(p, n) }
         let count = max(1024, bytes / 4)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
         defer { raw.deallocate() }
@@ -129,6 +138,31 @@ public enum Peak {
         var s = ((a0 + a1) + (a2 + a3)).sum()
         while i < n { s += p[i]; i += 1 } // scalar tail
         return s
+    }
+
+    /// Sum of p[0..<n] read as four streams side by side (the four quarters of the range, two SIMD16 loads
+    /// from each per step, like the panel GEMV's four panels), eight accumulators; the leftovers by `readSum`.
+    @inline(never)
+    public static func readSum4(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        let quarter = n / 4 / 32 * 32
+        let raw = UnsafeRawPointer(p)
+        var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+        let q1 = quarter * 4, q2 = 2 * quarter * 4, q3 = 3 * quarter * 4
+        var i = 0
+        while i < quarter {
+            let o = i * 4
+            a0 += raw.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a1 += raw.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self)
+            a2 += raw.loadUnaligned(fromByteOffset: q1 + o, as: SIMD16<Float>.self)
+            a3 += raw.loadUnaligned(fromByteOffset: q1 + o + 64, as: SIMD16<Float>.self)
+            a4 += raw.loadUnaligned(fromByteOffset: q2 + o, as: SIMD16<Float>.self)
+            a5 += raw.loadUnaligned(fromByteOffset: q2 + o + 64, as: SIMD16<Float>.self)
+            a6 += raw.loadUnaligned(fromByteOffset: q3 + o, as: SIMD16<Float>.self)
+            a7 += raw.loadUnaligned(fromByteOffset: q3 + o + 64, as: SIMD16<Float>.self)
+            i += 32
+        }
+        let s = (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))).sum()
+        return s + readSum(p + 4 * quarter, n - 4 * quarter)
     }
 
     /// The buffer and the per-thread results, handed to the helper threads (each writes only its own slot).

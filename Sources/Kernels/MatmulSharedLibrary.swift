@@ -80,7 +80,7 @@ public enum SharedLibraryMatmul {
         }
         guard let address = dlsym(handle, symbol) else {
             dlclose(handle)
-            throw SharedLibraryError(path: path, reason: "no function '\(symbol)' in it (expected llm.c's void \(symbol)(float* out, const float* inp, const float* weight, const float* bias, int B, int T, int C, int OC); name another symbol with \(path):SYMBOL)")
+            throw SharedLibraryError(path: path, reason: "no function '\(symbol)' in it (expected one with llm.c's signature void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int T, int C, int OC); name another symbol with \(path):SYMBOL)")
         }
         let function = CFunction(call: unsafeBitCast(address, to: LLMCMatmulForward.self))
         let v = MatmulVariant(

@@ -38,6 +38,9 @@ final class AttentionVariantTests: XCTestCase {
     }
 
     /// A peaky softmax (scores up to ~±200): the online variant's rescaling must still agree with naive.
+    /// Tolerance 5e-4: at |score| ~ 200 two summation orders of the 64-term q·k differ by a few ulps of 200
+    /// (~1e-5 to 1e-4), which moves the softmax weights by that relative amount and the outputs (|v| < 2) by
+    /// up to ~2e-4 (measured 6.4e-5 with these inputs); a wrong key, scale or mask still moves them by ~0.1-1.
     func testLargeScores() {
         let C = 64, NH = 1, T = 90
         var p = AttentionProblem(positions: T, C: C, NH: NH, seed: 3)
@@ -49,7 +52,7 @@ final class AttentionVariantTests: XCTestCase {
         let ref = p.run(pos0: 0, T: T) { AttentionVariants.reference.kernel($0, 0..<($0.items), 0) }.out
         for v in AttentionVariants.all {
             let got = p.run(pos0: 0, T: T) { v.kernel($0, 0..<($0.items), 0) }.out
-            XCTAssertLessThanOrEqual(maxAbsDiff(got, ref), Self.tolerance, v.name)
+            XCTAssertLessThanOrEqual(maxAbsDiff(got, ref), 5e-4, v.name)
         }
     }
 
