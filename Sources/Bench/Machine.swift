@@ -19,7 +19,7 @@ public struct CacheInfo: Codable, Equatable, Sendable {
 /// What this machine is and how fast it can go.
 public struct MachineInfo: Codable, Equatable, Sendable {
     /// Bumped when the measurements change meaning; a cache with another schema is re-measured.
-    /// 2: the bandwidths are the best of one and four read streams per thread (1: one stream).
+    /// 2: the bandwidths are the best of 1, 4 and 8 read streams per thread (`Peak.readPatterns`; 1: one stream).
     public static let currentSchema = 2
     public var schema: Int
     public var fingerprint: String
@@ -38,7 +38,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     public var caches: [CacheInfo]
     /// Best single-thread FP32 FMA rate, GFLOP/s (SIMD16 loop, 12 accumulators).
     public var fmaPeakGFLOPS: Double
-    /// Best read bandwidth of one thread, GB/s (one or four streams, `Peak.readBandwidthGBs`).
+    /// Best read bandwidth of one thread, GB/s (the best read pattern, `Peak.readBandwidthGBs`).
     public var readBandwidthGBs: Double
     /// Best read bandwidth of `bandwidthThreads` threads (one per usable CPU), GB/s.
     public var readBandwidthAllGBs: Double
@@ -85,7 +85,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
         }
         line("fp32 fma peak", String(format: "%.1f GFLOP/s on one core (SIMD16, %d accumulators, best run); %.1f on %d cores",
                                      fmaPeakGFLOPS, Peak.fmaAccumulators, peakGFLOPS(threads: usableCores), usableCores))
-        line("read bandwidth", String(format: "%.1f GB/s one thread, %.1f GB/s %d threads (reading %@ as 1 or 4 streams per thread, best pass)",
+        line("read bandwidth", String(format: "%.1f GB/s one thread, %.1f GB/s %d threads (reading %@ as 1, 4 or 8 streams per thread, best pass)",
                                       readBandwidthGBs, readBandwidthAllGBs, bandwidthThreads, Machine.bytes(bandwidthBytes) as NSString))
         line("balance", String(format: "%.1f flop/byte on one core (above it a kernel is compute-bound)", balance(threads: 1)))
         line("measured", "\(measuredAt) by a \(build) build")
@@ -110,7 +110,7 @@ public enum Machine {
     public static func current(refresh: Bool = false, path: String = Machine.cachePath,
                                log: (String) -> Void = { _ in }) -> MachineInfo {
         if !refresh, let cached = load(path: path) { return cached }
-        log("measuring the machine's FMA peak and memory bandwidth (under a second)...")
+        log("measuring the machine's FMA peak and memory bandwidth (a few seconds)...")
         let info = measure()
         if info.cacheable {
             do { try save(info, path: path) } catch { log("cannot cache machine facts at \(path): \(error.localizedDescription)") }

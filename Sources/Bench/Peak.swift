@@ -53,25 +53,32 @@ public enum Peak {
         return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11))
     }
 
-    /// The best read bandwidth in GB/s (1e9 bytes/s) of `threads` threads summing disjoint slices of one
-    /// `bytes`-byte buffer (touched beforehand), over `repeats` passes, each thread reading its slice as one
-    /// stream (`readSum`) and as four streams side by side (`readSum4`), whichever is faster. One stream
-    /// alone is not the machine's limit: on some hosts (a Sapphire Rapids VM) a single stream reads at less
-    /// than half the rate of the matmul kernels' four panel streams. With one thread each pass is timed in
-    /// `chunks` consecutive pieces (each still far larger than the caches, as the buffer is walked in order)
-    /// and the fastest piece counts, so a busy machine's interruptions spoil fewer measurements.
-    public static func readBandwidthGBs(bytes: Int = 256 << 20, threads: Int = 1, repeats: Int = 4, chunks: Int = 4) -> Double {
-        max(readBandwidthGBs(bytes: bytes, threads: threads, repeats: repeats, chunks: chunks, streams: 1),
-            readBandwidthGBs(bytes: bytes, threads: threads, repeats: repeats, chunks: chunks, streams: 4))
-    }
+    /// The read patterns the bandwidth test tries, each thread on its slice: one stream (`readSum`), and 4 or
+    /// 8 streams side by side in blocks (`readSumStreams`: 4 x 96 KiB is the panel GEMV's pattern at C = 768).
+    public static let readPatterns: [(streams: Int, span: Int)] = [(1, 0), (4, 24576), (8, 98304)]
 
-    static func readBandwidthGBs(bytes: Int, threads: Int, repeats: Int, chunks: Int, streams: Int) -> Double {
-        @Sendable func readSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float { streams == 4 ? readSum4(p, n) : Peak.readSum(p, n) }
+    /// The best read bandwidth in GB/s (1e9 bytes/s) of `threads` threads summing disjoint slices of one
+    /// `bytes`-byte buffer (touched beforehand), over `repeats` passes of each pattern of `readPatterns`,
+    /// whichever is fastest. One stream alone is not the machine's limit: on a Sapphire Rapids VM a single
+    /// stream read ~30 % slower than the T=1 matmul's four panel streams (Notes/kernels.md). With one thread
+    /// each pass is timed in `chunks` consecutive pieces (each still far larger than the caches, as the buffer
+    /// is walked in order) and the fastest piece counts, so a busy machine's interruptions spoil fewer
+    /// measurements.
+    public static func readBandwidthGBs(bytes: Int = 256 << 20, threads: Int = 1, repeats: Int = 4, chunks: Int = 4) -> Double {
         let count = max(1024, bytes / 4)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
         defer { raw.deallocate() }
         let buffer = raw.bindMemory(to: Float.self, capacity: count)
         buffer.initialize(repeating: 1, count: count)
+        return readPatterns.map { pattern in
+            readBandwidthGBs(buffer, count: count, threads: threads, repeats: repeats, chunks: chunks) { p, n in
+                pattern.streams == 1 ? readSum(p, n) : readSumStreams(p, n, streams: pattern.streams, span: pattern.span)
+            }
+        }.max()!
+    }
+
+    static func readBandwidthGBs(_ buffer: UnsafeMutablePointer<Float>, count: Int, threads: Int, repeats: Int, chunks: Int,
+                                 read readSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> Float) -> Double {
         let nth = max(1, threads)
         var best = 0.0
         if nth == 1 {
@@ -140,29 +147,32 @@ public enum Peak {
         return s
     }
 
-    /// Sum of p[0..<n] read as four streams side by side (the four quarters of the range, two SIMD16 loads
-    /// from each per step, like the panel GEMV's four panels), eight accumulators; the leftovers by `readSum`.
+    /// Sum of p[0..<n] read as `streams` streams side by side: the range is cut into blocks of `streams` spans of
+    /// `span` floats (`streams` even, `span` a multiple of 32), and in each block the spans are read together, two SIMD16 loads from
+    /// each per step (like the panel GEMV's four panels); the leftovers by `readSum`.
     @inline(never)
-    public static func readSum4(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        let quarter = n / 4 / 32 * 32
+    public static func readSumStreams(_ p: UnsafePointer<Float>, _ n: Int, streams: Int, span: Int) -> Float {
         let raw = UnsafeRawPointer(p)
-        var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
-        let q1 = quarter * 4, q2 = 2 * quarter * 4, q3 = 3 * quarter * 4
-        var i = 0
-        while i < quarter {
-            let o = i * 4
-            a0 += raw.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
-            a1 += raw.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self)
-            a2 += raw.loadUnaligned(fromByteOffset: q1 + o, as: SIMD16<Float>.self)
-            a3 += raw.loadUnaligned(fromByteOffset: q1 + o + 64, as: SIMD16<Float>.self)
-            a4 += raw.loadUnaligned(fromByteOffset: q2 + o, as: SIMD16<Float>.self)
-            a5 += raw.loadUnaligned(fromByteOffset: q2 + o + 64, as: SIMD16<Float>.self)
-            a6 += raw.loadUnaligned(fromByteOffset: q3 + o, as: SIMD16<Float>.self)
-            a7 += raw.loadUnaligned(fromByteOffset: q3 + o + 64, as: SIMD16<Float>.self)
-            i += 32
+        var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
+        let block = streams * span
+        var b = 0
+        while b + block <= n {
+            var i = 0
+            while i < span {
+                var s = 0
+                while s + 2 <= streams {
+                    let o = (b + s * span + i) * 4, o2 = o + span * 4
+                    a0 += raw.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    a1 += raw.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self)
+                    a2 += raw.loadUnaligned(fromByteOffset: o2, as: SIMD16<Float>.self)
+                    a3 += raw.loadUnaligned(fromByteOffset: o2 + 64, as: SIMD16<Float>.self)
+                    s += 2
+                }
+                i += 32
+            }
+            b += block
         }
-        let s = (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))).sum()
-        return s + readSum(p + 4 * quarter, n - 4 * quarter)
+        return ((a0 + a1) + (a2 + a3)).sum() + readSum(p + b, n - b)
     }
 
     /// The buffer and the per-thread results, handed to the helper threads (each writes only its own slot).

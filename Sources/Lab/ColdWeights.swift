@@ -11,6 +11,7 @@
 //
 // Two variants timed against each other share one `ColdWeights` (one cursor): alternating calls then still
 // each get a copy the other did not just bring into the cache.
+import Bench
 import Kernels
 
 public final class ColdWeights {
@@ -94,3 +95,30 @@ public struct WeightStreaming: Codable, Equatable, Sendable {
 
 /// "9.0 MiB".
 func mebibytes(_ bytes: Double) -> String { String(format: "%.1f MiB", bytes / 1048576) }
+
+extension ColdWeights {
+    /// One read of the next copy at memory speed (Bench's `Peak.readSumStreams` with the panel GEMV's pattern,
+    /// 4 streams of 96 KiB), split across every worker of `pool`: timed with the kernels, it is this run's
+    /// 100 % line of a memory-bound timing (same copies, same moment), next to `workbench machine`'s, which a
+    /// shared machine's load may have measured in a better or a worse minute.
+    public func streamRead(on pool: WorkerPool) -> () -> Void {
+        let count = bytesPerCopy / MemoryLayout<Float>.size
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: pool.count)
+        sums.initialize(repeating: 0, count: pool.count)
+        let box = StreamSums(sums)
+        return { [self] in
+            let w = next()
+            pool.run { ith, nth in
+                let r = WorkerPool.split(count, ith: ith, nth: nth, align: 32)
+                if !r.isEmpty { box.sums[ith] += Peak.readSumStreams(w.data + r.lowerBound, r.count, streams: 4, span: 24576) }
+            }
+        }
+    }
+}
+
+/// The per-worker sums of `streamRead` (kept so the reads are not optimised away; freed with the closure).
+private final class StreamSums: @unchecked Sendable {
+    let sums: UnsafeMutablePointer<Float>
+    init(_ sums: UnsafeMutablePointer<Float>) { self.sums = sums }
+    deinit { sums.deallocate() }
+}

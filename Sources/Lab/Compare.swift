@@ -1,7 +1,9 @@
 // `workbench compare` as library functions: two kernel variants (matmul or attention, through one generic
 // path) or two engine configurations, each side checked against the reference (or against A's tokens),
 // then timed interleaved with Bench's runner and compared (bootstrap interval, Mann-Whitney U, verdict).
-// Matmul timings read their weights from memory (`ColdWeights`), as a forward pass does.
+// Matmul timings read their weights from memory (`ColdWeights`), as a forward pass does, and a plain stream read
+// of the same copies is timed in the same rounds: the bandwidth figures' 100 % line is the larger of it and
+// `workbench machine`'s, so a shared machine's load cannot make a result look impossible (or possible).
 import Bench
 import Foundation
 import GPT2
@@ -115,23 +117,37 @@ public struct CompareTiming: Sendable {
 public enum Comparisons {
     /// The generic comparison: both cases checked (each against its own tolerance), then, when both are
     /// correct, timed interleaved and compared. `threads` is the `--threads` the cases were made with.
+    /// `streams` (threads -> one stream read of the weights, e.g. `ColdWeights.streamRead`) are timed in the same
+    /// rounds, as this run's 100 % lines of the bandwidth figures.
     public static func kernels(_ a: KernelCase, _ b: KernelCase, work: KernelWork, threads: Int, runner: RunnerOptions,
-                               machine: MachineInfo, progress: ((RunnerProgress) -> Void)? = nil) -> CompareReport {
+                               machine: MachineInfo, streams: [Int: () -> Void] = [:],
+                               progress: ((RunnerProgress) -> Void)? = nil) -> CompareReport {
         let ea = a.check(), eb = b.check()
         var sa = CompareReport.Side(spec: a.spec, threads: a.threads, correct: ea.passes(a.tolerance), tolerance: a.tolerance, error: ea)
         var sb = CompareReport.Side(spec: b.spec, threads: b.threads, correct: eb.passes(b.tolerance), tolerance: b.tolerance, error: eb)
         var comparison: Comparison?
+        var rates: [CompareReport.StreamRate] = []
         if sa.correct && sb.correct {
+            let yardsticks = streams.sorted { $0.key < $1.key }
             let samples = Runner(options: runner).run([Benchmark(name: "A " + a.name, body: a.call),
-                                                      Benchmark(name: "B " + b.name, body: b.call)], progress: progress)
-            sa.measured(samples[0], flops: work.flops, bytes: work.weightBytes, machine: machine)
-            sb.measured(samples[1], flops: work.flops, bytes: work.weightBytes, machine: machine)
+                                                      Benchmark(name: "B " + b.name, body: b.call)]
+                                                     + yardsticks.map { Benchmark(name: "stream x\($0.key)", body: $0.value) },
+                                                     progress: progress)
+            if let bytes = work.weightBytes {
+                for (i, y) in yardsticks.enumerated() {
+                    if let med = Stats.median(samples[2 + i].nanoseconds), med > 0 { rates.append(.init(threads: y.key, gbs: bytes / med)) }
+                }
+            }
+            func stream(_ k: Int) -> Double? { rates.first { $0.threads == k }?.gbs }
+            sa.measured(samples[0], flops: work.flops, bytes: work.weightBytes, machine: machine, streamGBs: stream(sa.threads))
+            sb.measured(samples[1], flops: work.flops, bytes: work.weightBytes, machine: machine, streamGBs: stream(sb.threads))
             comparison = Comparison(a: samples[0], b: samples[1])
         }
         return CompareReport(kind: work.kind, title: work.title + ", --threads \(threads)", shape: work.shape, site: work.site,
                              tolerance: max(a.tolerance, b.tolerance), threads: threads, a: sa, b: sb,
                              wrong: !(sa.correct && sb.correct), comparison: comparison,
-                             runner: comparison == nil ? nil : runner, weights: work.weights, machine: machine)
+                             runner: comparison == nil ? nil : runner, weights: work.weights,
+                             streams: rates.isEmpty ? nil : rates, machine: machine)
     }
 
     /// Two matmul variants on `shape` (random inputs from `seed`), each run its own way (`runStandalone`) on a
@@ -143,7 +159,11 @@ public enum Comparisons {
         let cold = ColdWeights(p.weight, lastLevelCache: machine.lastLevelCacheBytes)
         let a = KernelCase.matmul(va, on: p, pool: pool, way: .standalone, weights: cold)
         let b = KernelCase.matmul(vb, on: p, pool: pool, way: .standalone, weights: cold)
-        return kernels(a, b, work: .matmul(p, site: m.site, weights: cold), threads: threads, runner: runner, machine: machine, progress: progress)
+        // this run's stream read of the same copies, on as many threads as each side uses
+        var streams: [Int: () -> Void] = [:]
+        for k in Set([a.threads, b.threads]) { streams[k] = cold.streamRead(on: k == pool.count ? pool : WorkerPool(count: k)) }
+        return kernels(a, b, work: .matmul(p, site: m.site, weights: cold), threads: threads, runner: runner, machine: machine,
+                       streams: streams, progress: progress)
     }
 
     /// Two attention variants on `shape` (random KV cache from `seed`) on a pool of `threads`.

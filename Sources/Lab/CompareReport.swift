@@ -28,6 +28,9 @@ public struct CompareReport: Codable, Sendable {
     public var runner: RunnerOptions?
     /// How the weights were kept out of the caches (matmul).
     public var weights: WeightStreaming?
+    /// This run's stream reads of the same weight copies, interleaved with A and B (matmul): the same-moment
+    /// 100 % line of the bandwidth figures, next to `workbench machine`'s.
+    public var streams: [StreamRate]?
     /// Measurement problems of either side ("A: ..."): figures above a measured limit, not results.
     public var problems: [String]
     public var machine: MachineInfo
@@ -60,11 +63,11 @@ public struct CompareReport: Codable, Sendable {
         }
 
         /// Records the samples and the rates of their median.
-        mutating func measured(_ s: Samples, flops: Double?, bytes: Double?, machine: MachineInfo) {
+        mutating func measured(_ s: Samples, flops: Double?, bytes: Double?, machine: MachineInfo, streamGBs: Double? = nil) {
             samples = s
             guard let med = Stats.median(s.nanoseconds), med > 0 else { return }
             if let flops {
-                let r = Rates(medianNs: med, flops: flops, bytes: bytes, threads: threads, machine: machine)
+                let r = Rates(medianNs: med, flops: flops, bytes: bytes, threads: threads, machine: machine, streamGBs: streamGBs)
                 gflops = r.gflops; percentOfPeak = r.percentOfPeak
                 gbs = r.gbs; percentOfBandwidth = r.percentOfBandwidth; roofline = r.roofline
                 measurementProblems = r.problems.isEmpty ? nil : r.problems
@@ -81,9 +84,16 @@ public struct CompareReport: Codable, Sendable {
         }
     }
 
+    /// A stream read's median rate.
+    public struct StreamRate: Codable, Sendable {
+        public var threads: Int
+        public var gbs: Double
+    }
+
     init(kind: String, title: String, shape: [String: Int], site: String?, tolerance: Double, threads: Int,
          a: Side, b: Side, wrong: Bool, comparison: Comparison?, runner: RunnerOptions?, weights: WeightStreaming?,
-         machine: MachineInfo) {
+         streams: [StreamRate]? = nil, machine: MachineInfo) {
+        self.streams = streams
         schema = CompareReport.currentSchema
         self.kind = kind; self.title = title; self.shape = shape; self.site = site; self.tolerance = tolerance
         self.threads = threads; self.a = a; self.b = b; self.wrong = wrong; self.comparison = comparison
@@ -141,6 +151,11 @@ public struct CompareReport: Codable, Sendable {
         } else {
             line(String(format: "100 %% lines: FMA peak %.1f GFLOP/s per thread, read bandwidth %.1f GB/s one thread / %.1f all cores (`workbench machine`)",
                         m.fmaPeakGFLOPS, m.readBandwidthGBs, m.readBandwidthAllGBs))
+            if let streams, !streams.isEmpty {
+                line("  and this run's stream read of the same weight copies, interleaved with A and B: "
+                     + streams.map { String(format: "%.1f GB/s on %d thread%@", $0.gbs, $0.threads, $0.threads == 1 ? "" : "s") }.joined(separator: ", ")
+                     + " (100 % = the larger of the two)")
+            }
         }
         for p in problems { line("MEASUREMENT PROBLEM \(p)") }
         for (tag, s) in sides {

@@ -72,11 +72,17 @@ public struct KernelTimingTable: Codable, Sendable {
     public var work: KernelWork
     public var threads: Int
     public var way: KernelWay
+    /// A plain stream read of the same weight copies, timed just before the variants: part of the 100 % line.
+    public var streams: [CompareReport.StreamRate]?
     public var rows: [Row]
 
     public var text: String {
         var s = work.title + ", \(threads) thread(s)" + (way == .engine ? ", every variant split across the pool" : "") + "\n"
         if let w = work.weights { s += "  \(w.text)\n" }
+        if let streams, !streams.isEmpty {
+            s += "  stream read of the same copies: " + streams.map { String(format: "%.1f GB/s on %d thread%@", $0.gbs, $0.threads, $0.threads == 1 ? "" : "s") }
+                .joined(separator: ", ") + " (100 % = the larger of it and `workbench machine`'s)\n"
+        }
         let bytes = work.weightBytes != nil
         s += "  variant      error (tol)           time     GFLOP/s  " + (bytes ? "weight GB/s    %bw" : "vs naive") + "\n"
         for r in rows {
@@ -119,7 +125,14 @@ public enum KernelTiming {
             let cold = ColdWeights(p.weight, lastLevelCache: machine.lastLevelCacheBytes)
             let cases = MatmulVariants.all.filter { s.only?.contains($0.name) ?? true }
                 .map { KernelCase.matmul($0, on: p, pool: pool, way: s.way, weights: cold) }
-            tables.append(measure(cases, work: .matmul(p, site: nil, weights: cold), s, options, machine))
+            var streams: [CompareReport.StreamRate] = []
+            for k in Set(cases.map(\.threads)).sorted() {
+                let read = cold.streamRead(on: k == pool.count ? pool : WorkerPool(count: k))
+                if let med = Runner(options: options).run([Benchmark(name: "stream", body: read)]).first.flatMap({ Stats.median($0.nanoseconds) }), med > 0 {
+                    streams.append(.init(threads: k, gbs: p.weightBytes / med))
+                }
+            }
+            tables.append(measure(cases, work: .matmul(p, site: nil, weights: cold), s, options, machine, streams: streams))
             table(tables.last!)
         }
         for a in s.attention {
@@ -133,7 +146,7 @@ public enum KernelTiming {
     }
 
     static func measure(_ cases: [KernelCase], work: KernelWork, _ s: KernelTimingSettings, _ options: RunnerOptions,
-                        _ machine: MachineInfo) -> KernelTimingTable {
+                        _ machine: MachineInfo, streams: [CompareReport.StreamRate] = []) -> KernelTimingTable {
         var rows: [KernelTimingTable.Row] = []
         var referenceNs: Double?
         for (i, c) in cases.enumerated() {
@@ -141,12 +154,13 @@ public enum KernelTiming {
             var row = KernelTimingTable.Row(variant: c.name, correct: e.passes(c.tolerance), error: e, tolerance: c.tolerance, threads: c.threads)
             if row.correct, let med = Runner(options: options).run([Benchmark(name: c.name, body: c.call)]).first.flatMap({ Stats.median($0.nanoseconds) }) {
                 row.medianNs = med
-                row.rates = Rates(medianNs: med, flops: work.flops, bytes: work.weightBytes, threads: c.threads, machine: machine)
+                row.rates = Rates(medianNs: med, flops: work.flops, bytes: work.weightBytes, threads: c.threads, machine: machine,
+                                  streamGBs: streams.first { $0.threads == c.threads }?.gbs)
                 if i == 0 && c.name == (work.kind == "matmul" ? MatmulVariants.reference.name : AttentionVariants.reference.name) { referenceNs = med }
                 if work.weightBytes == nil, let r = referenceNs { row.speedupOverReference = r / med }
             }
             rows.append(row)
         }
-        return KernelTimingTable(work: work, threads: s.threads, way: s.way, rows: rows)
+        return KernelTimingTable(work: work, threads: s.threads, way: s.way, streams: streams.isEmpty ? nil : streams, rows: rows)
     }
 }

@@ -41,11 +41,15 @@ public struct Rates: Codable, Equatable, Sendable {
     public var gbs: Double?
     public var percentOfBandwidth: Double?
     public var roofline: Roofline?
+    /// The 100 % line of `percentOfBandwidth`, GB/s: the larger of `workbench machine`'s read bandwidth and
+    /// this run's stream read of the same weights (`streamGBs`), for these threads.
+    public var bandwidthLimitGBs: Double?
     /// Measurement problems: a figure above its 100 % line plus the noise margin (empty when none).
     public var problems: [String]
 
-    /// Rates of `flops` and `bytes` (nil: no weights) done in `medianNs` by `threads` threads.
-    public init(medianNs med: Double, flops: Double, bytes: Double?, threads: Int, machine: MachineInfo) {
+    /// Rates of `flops` and `bytes` (nil: no weights) done in `medianNs` by `threads` threads; `streamGBs` is
+    /// the rate at which the same run read the same weights with as many threads, when it measured one.
+    public init(medianNs med: Double, flops: Double, bytes: Double?, threads: Int, machine: MachineInfo, streamGBs: Double? = nil) {
         let peak = machine.peakGFLOPS(threads: threads)
         gflops = flops / med
         percentOfPeak = 100 * gflops / peak
@@ -56,7 +60,8 @@ public struct Rates: Codable, Equatable, Sendable {
             problems.append(p)
         }
         guard let bytes else { return }
-        let bw = machine.bandwidthGBs(threads: threads)
+        let bw = max(machine.bandwidthGBs(threads: threads), streamGBs ?? 0)
+        bandwidthLimitGBs = bw
         gbs = bytes / med
         percentOfBandwidth = 100 * bytes / med / bw
         let intensity = flops / bytes, balance = peak / bw
@@ -64,7 +69,7 @@ public struct Rates: Codable, Equatable, Sendable {
         roofline = Roofline(intensity: intensity, balance: balance, bound: intensity >= balance ? "compute" : "memory",
                             attainableGFLOPS: attainable, percentOfAttainable: 100 * gflops / attainable)
         if let p = MeasurementLimits.problem(String(format: "%.1f GB/s of weights", bytes / med), percent: percentOfBandwidth!,
-                                             hint: String(format: "read bandwidth %.1f GB/s on %d thread%@; weights read from the cache rather than memory?",
+                                             hint: String(format: "read bandwidth %.1f GB/s on %d thread%@ (the larger of `workbench machine`'s and this run's stream of the same weights); weights read from the cache rather than memory?",
                                                           bw, threads, threads == 1 ? "" : "s")) {
             problems.append(p)
         }
