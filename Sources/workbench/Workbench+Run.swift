@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bench
 import Foundation
 import GPT2
 import Kernels
@@ -58,7 +59,7 @@ extension Workbench {
                     onToken: { tok in if r == 0 { print(tok); fflush(stdout) } })
                 times.append(Double(monotonicNanos() - start) / 1e6)
             }
-            let elapsed = times.sorted()[times.count / 2]
+            let elapsed = Stats.median(times)!
             if let logitsError, let logitsOut { throw WorkbenchError("cannot write logits to \(logitsOut): \(logitsError.localizedDescription)") }
             let report = gpt.timers.report()
             let spread = times.count > 1 ? String(format: " (median of %d runs, min %.1f, max %.1f)", times.count, times.min()!, times.max()!) : ""
