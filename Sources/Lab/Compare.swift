@@ -180,11 +180,11 @@ public enum Comparisons {
     /// both up), then whole generations are timed interleaved. The bandwidth figure counts every forward pass
     /// reading all the weights once (a lower bound on the bytes moved).
     public static func engines(_ ea: EngineSpec, _ eb: EngineSpec, checkpoint: Checkpoint, request: GenerationRequest,
-                               runner: RunnerOptions, machine: MachineInfo, progress: ((RunnerProgress) -> Void)? = nil) -> CompareReport {
+                               runner: RunnerOptions, machine: MachineInfo, progress: ((RunnerProgress) -> Void)? = nil) throws -> CompareReport {
         let gpt = GPT2Model(checkpoint: checkpoint, options: ea.options)
-        let tokA = gpt.generate(request)
+        let tokA = try gpt.generate(request)
         gpt.configure(eb.options)
-        let tokB = gpt.generate(request)
+        let tokB = try gpt.generate(request)
         var a = CompareReport.Side(spec: ea.options.summary, threads: ea.options.threads, correct: true, tokens: tokA)
         var b = CompareReport.Side(spec: eb.options.summary, threads: eb.options.threads, correct: tokA == tokB, tokens: tokB)
         let passes = request.n - request.prompt.count
@@ -192,8 +192,8 @@ public enum Comparisons {
         var comparison: Comparison?
         if b.correct {
             let samples = Runner(options: runner).run([
-                Benchmark(name: "A", setUp: { gpt.configure(ea.options) }) { gpt.generate(request) },
-                Benchmark(name: "B", setUp: { gpt.configure(eb.options) }) { gpt.generate(request) },
+                Benchmark(name: "A", setUp: { gpt.configure(ea.options) }) { _ = try? gpt.generate(request) },
+                Benchmark(name: "B", setUp: { gpt.configure(eb.options) }) { _ = try? gpt.generate(request) },
             ], progress: progress)
             a.measured(samples[0], flops: nil, bytes: modelBytes * Double(passes), machine: machine)
             b.measured(samples[1], flops: nil, bytes: modelBytes * Double(passes), machine: machine)

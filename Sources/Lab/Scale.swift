@@ -101,7 +101,8 @@ public enum Scaler {
             label = "prefill T=\(t) (one forward pass)"
         case .generate:
             let request = try GenerationRequest(words: nil, n: nil, config: cfg)
-            work = { gpt.generate(request) }
+            try gpt.generate(request)  // once checked (non-finite logits throw), then timed
+            work = { _ = try? gpt.generate(request) }
             label = "generate: prompt \(request.prompt.map(String.init).joined(separator: " ")), n=\(request.n) (KV cache)"
         }
         let N = s.maxThreads

@@ -79,7 +79,7 @@ extension Workbench {
                 let a = try EngineSpec.parse(engines[0], base: base), b = try EngineSpec.parse(engines[1], base: base)
                 let ckpt = try model.load()
                 let request = try GenerationRequest(words: prompt.map { [$0] }, n: n, config: ckpt.config)
-                report = Comparisons.engines(a, b, checkpoint: ckpt, request: request, runner: timing.runner(engine: true),
+                report = try Comparisons.engines(a, b, checkpoint: ckpt, request: request, runner: timing.runner(engine: true),
                                              machine: machine(), progress: progress.update)
             } else {
                 if n != nil || prompt != nil || model.model != nil {

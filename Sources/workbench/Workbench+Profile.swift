@@ -110,7 +110,7 @@ extension Workbench {
             let modelPath: String
             var prompt: [Int32] { request.prompt }
             var n: Int { request.n }
-            func once() throws { gpt.generate(request) }
+            func once() throws { try gpt.generate(request) }
             func describe(_ generations: Int, seconds: Double) -> String {
                 String(format: "%d generations of [%@] to n=%d (%d forward passes) in %.2f s",
                        generations, prompt.map(String.init).joined(separator: " ") as NSString, n, gpt.timers.forwards, seconds)

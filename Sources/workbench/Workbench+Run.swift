@@ -51,7 +51,7 @@ extension Workbench {
             var generated: [Int32] = []
             for r in 0..<repeats {
                 let start = monotonicNanos()
-                generated = gpt.generate(
+                generated = try gpt.generate(
                     request,
                     firstLogits: r > 0 ? nil : logitsOut.map { path in { logits, _ in
                         do { try Data(buffer: logits).write(to: URL(fileURLWithPath: path)) } catch { logitsError = error }

@@ -77,7 +77,7 @@ final class CompareTests: XCTestCase {
         let ckpt = try Checkpoint(path: path)
         var base = EngineSpec.defaults(threads: 1); base.timers = false
         let request = try GenerationRequest(prompt: [1, 2], n: 6, config: ckpt.config)
-        let r = Comparisons.engines(try EngineSpec.parse("", base: base), try EngineSpec.parse("matmul=naive,threads=2", base: base),
+        let r = try Comparisons.engines(try EngineSpec.parse("", base: base), try EngineSpec.parse("matmul=naive,threads=2", base: base),
                                     checkpoint: ckpt, request: request, runner: quickRunner(), machine: testMachine())
         XCTAssertEqual(r.kind, "engine"); XCTAssertFalse(r.wrong)
         XCTAssertEqual(r.a.tokens?.count, 4); XCTAssertEqual(r.a.tokens, r.b.tokens)
