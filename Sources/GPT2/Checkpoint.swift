@@ -40,7 +40,7 @@ public struct GPT2Config: Codable, Equatable, Sendable {
     public var hs: Int { C / NH }
 
     /// Checks every dimension; returns the first problem as one phrase, or nil when the shape is sane.
-    public func problem(version: Int) -> String? {
+    public func problem() -> String? {
         let lim = GPT2Config.limits
         if maxT < 1 || maxT > lim.maxT { return "max sequence length \(maxT) is outside 1...\(lim.maxT)" }
         if V < 1 || V > lim.V { return "vocabulary size \(V) is outside 1...\(lim.V)" }
@@ -95,7 +95,7 @@ public enum CheckpointFormat {
         let V = Int(h[3])
         let config = GPT2Config(maxT: Int(h[2]), V: V, Vp: version == 3 ? Int(h[7]) : V,
                                 L: Int(h[4]), NH: Int(h[5]), C: Int(h[6]))
-        if let p = config.problem(version: version) { throw CheckpointError(path: path, "bad header: \(p)") }
+        if let p = config.problem() { throw CheckpointError(path: path, "bad header: \(p)") }
         // Sizes are bounded by `limits`, but still add them with overflow checks.
         var total = 0
         for s in config.parameterSizes {

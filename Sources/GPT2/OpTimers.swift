@@ -26,14 +26,6 @@ public enum Op: Int, CaseIterable, Codable, Sendable {
     public var perLayer: Bool { ![.encoder, .lnf, .lmhead, .softmax].contains(self) }
 }
 
-/// Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO: ~20 ns a read).
-@inline(__always)
-public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
-
 /// Per-op, per-layer accumulators: calls, nanoseconds and flops. Slot `layer` in 0..<L for per-layer ops,
 /// slot L for the model-level ops (encoder, lnf, lm-head, softmax). Preallocated; recording is two clock
 /// reads and three adds.
@@ -118,6 +110,8 @@ public struct TimingsReport: Codable, Sendable {
         public var gflops: Double?
         public var layers: [LayerRow]
     }
+    /// The format's version (every JSON the tool writes carries one).
+    public var schema: Int? = 1
     public var forwards: Int
     /// Wall time of all forward passes.
     public var forwardMs: Double

@@ -183,7 +183,11 @@ public enum ReportPage {
                        numeric: [1, 2, 3])
         let above = r.points.filter(r.isAboveRoof)
         if !above.isEmpty {
-            aside += "<p class=\"warn\">\(above.count) point\(above.count == 1 ? " is" : "s are") above \(above.count == 1 ? "its" : "their") roof by more than \(Int(r.tolerance * 100)) %: no kernel beats the machine, so the measurement is off. Usual causes: the weights stayed in a cache between calls (a shape whose weights fit in L2/L3 is not memory-bound), a flop or byte count that does not match the kernel, or machine facts measured on a busy machine or another host (`workbench machine --refresh`).</p>"
+            aside += "<p class=\"warn\">\(above.count) point\(above.count == 1 ? " is" : "s are") above \(above.count == 1 ? "its" : "their") roof by more than \(Int((r.tolerance * 100).rounded())) % (the noise margin): no kernel beats the machine, so the measurement is off. Usual causes: the weights stayed in a cache between calls (a shape whose weights fit in L2/L3 is not memory-bound), a flop or byte count that does not match the kernel, or machine facts measured on a busy machine or another host (`workbench machine --refresh`).</p>"
+        }
+        let flagged = r.points.flatMap { p in p.problems.map { "\(p.variant) \(p.shape): \($0)" } }
+        if !flagged.isEmpty {
+            aside += "<ul class=\"warn\">" + flagged.map { "<li>\(XML.escape($0))</li>" }.joined() + "</ul>"
         }
         aside += "<p class=\"hint\">Intensity counts each weight byte once (as `workbench compare` does); a point's roof is the one for its thread count.</p>"
         return row(figure: Charts.roofline(r), aside: aside) + source(r.source)

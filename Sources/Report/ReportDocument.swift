@@ -160,9 +160,12 @@ public struct RooflineSection: Codable, Equatable, Sendable {
         public var intensity: Double
         public var gflops: Double
         public var medianNs: Double?
-        public init(variant: String, shape: String, threads: Int, intensity: Double, gflops: Double, medianNs: Double? = nil) {
+        /// What the measuring library (Lab's `Rates`) found wrong with the figure, if anything.
+        public var problems: [String]
+        public init(variant: String, shape: String, threads: Int, intensity: Double, gflops: Double, medianNs: Double? = nil,
+                    problems: [String] = []) {
             self.variant = variant; self.shape = shape; self.threads = threads; self.intensity = intensity
-            self.gflops = gflops; self.medianNs = medianNs
+            self.gflops = gflops; self.medianNs = medianNs; self.problems = problems
         }
         public var label: String { "\(variant) \(shape)" }
     }

@@ -1,11 +1,14 @@
 // Adapters: the project's own result types and the JSON files the other verbs write -> the report's sections
 // (ReportDocument.swift). The only file of this target that knows those types and formats, so that when they
-// change (compare/scale/tune moving into Lab with `schema`-tagged Codable reports) only this file changes.
+// change only this file changes.
 //
 //   kind         written by                                  detected by keys            section(s)
 //   machine      workbench machine --json                    fingerprint, fmaPeakGFLOPS  machine, roofline roofs
-//   compare      workbench compare ... --json                kind, a, b, machine         compare, roofline points
-//   scale        workbench scale --json                      points, usableCores         scaling
+//   compare      workbench compare ... --json (Lab's          schema, kind, a, b          compare, roofline points
+//                CompareReport)
+//   kernels      workbench kernels --time --json (Lab's       schema, tables, machine     roofline points
+//                KernelTimingReport)
+//   scale        workbench scale --json (Lab's ScaleReport)  points, usableCores         scaling
 //   profile      workbench profile --json                    metadata, stacks            flame graph, op breakdown
 //   profile run  Profiles/runs/<stamp>-<backend>.json+.folded backend, requestedHz        flame graph, op breakdown
 //   folded       --folded FILE, *.folded                     (file name)                 flame graph
@@ -15,6 +18,7 @@
 import Bench
 import Foundation
 import GPT2
+import Lab
 import Profiling
 
 /// A problem with the report's input or output: one line (`workbench: ...`, exit status 2).
@@ -36,14 +40,17 @@ public enum ReportInputs {
                        warnings: m.warnings.map(\.message), source: source)
     }
 
-    /// The roofs of a roofline: one thread, and all usable cores when there are more.
-    public static func roofs(_ m: MachineSection) -> [RooflineSection.Roof] {
+    /// The roofs of a roofline: one thread, and all usable cores when there are more. A roof's bandwidth is the
+    /// larger of the machine's and a stream read of the same weights timed with the kernels (`streams`, by
+    /// threads), as Lab's `Rates` takes it.
+    public static func roofs(_ m: MachineSection, streams: [Int: Double] = [:]) -> [RooflineSection.Roof] {
         let n = max(1, m.usableCores)
+        func bw(_ k: Int) -> Double { max(m.bandwidthGBs(threads: k), streams[k] ?? 0) }
         var r = [RooflineSection.Roof]()
         if n > 1 {
-            r.append(.init(label: "\(n) threads", threads: n, peakGFLOPS: m.peakGFLOPS(threads: n), bandwidthGBs: m.bandwidthGBs(threads: n)))
+            r.append(.init(label: "\(n) threads", threads: n, peakGFLOPS: m.peakGFLOPS(threads: n), bandwidthGBs: bw(n)))
         }
-        r.append(.init(label: "1 thread", threads: 1, peakGFLOPS: m.peakGFLOPS(threads: 1), bandwidthGBs: m.bandwidthGBs(threads: 1)))
+        r.append(.init(label: "1 thread", threads: 1, peakGFLOPS: m.peakGFLOPS(threads: 1), bandwidthGBs: bw(1)))
         return r
     }
 
@@ -137,99 +144,89 @@ public enum ReportInputs {
         }
     }
 
-    // MARK: compare --json and scale --json
-    // The CLI's report types, mirrored (they are not public library types yet).
-    // UPDATE when Lab's Codable CompareReport / ScaleReport land: decode those (check their `schema`) instead.
+    // MARK: compare --json, kernels --time --json, scale --json (Lab's reports)
 
-    struct CompareJSON: Decodable {
-        struct Side: Decodable {
-            var spec: String
-            var threads: Int
-            var correct: Bool
-            var maxRelError: Double?
-            var samples: Samples?
-            var gflops: Double?
-            var gbs: Double?
-            var roofline: Roofline?
-        }
-        struct Roofline: Decodable { var intensity: Double }
-        var kind: String
-        var shape: [String: Int]
-        var site: String?
-        var a: Side
-        var b: Side
-        var wrong: Bool
-        var comparison: Comparison?
-        var machine: MachineInfo
-    }
-
-    struct ScaleJSON: Decodable {
-        var workload: String
-        var engine: String
-        var points: [ScalingPoint]
-        var serialFraction: Double?
-        var usableCores: Double
-        var cpusReported: Int
-        var pinnedSeconds: [Double]
-        var unpinnedSeconds: [Double]
-        var warnings: [String]
-    }
-
-    /// The scaling section of `workbench scale --json`.
-    static func scaling(_ s: ScaleJSON, source: SectionSource) -> ScalingSection {
+    /// The scaling section of `workbench scale --json` (Lab's `ScaleReport`).
+    public static func scaling(_ s: ScaleReport, source: SectionSource) -> ScalingSection {
         var warnings = s.warnings
         if !s.pinnedSeconds.isEmpty, let a = Stats.median(s.unpinnedSeconds), let b = Stats.median(s.pinnedSeconds) {
             warnings.append(String(format: "pinning: unpinned median %.2f ms, pinned %.2f ms (ratio %.3f)", a * 1e3, b * 1e3, b / a))
         }
-        return ScalingSection(workload: s.workload, engine: s.engine.replacingOccurrences(of: " threads=1", with: ""), points: s.points.map { .init(threads: $0.threads, seconds: $0.seconds) },
+        return ScalingSection(workload: s.workload, engine: s.engine.replacingOccurrences(of: " threads=1", with: ""),
+                              points: s.points.map { .init(threads: $0.threads, seconds: $0.seconds) },
                               serialFraction: s.serialFraction, usableCores: s.usableCores, cpusReported: s.cpusReported,
                               warnings: warnings, source: source)
     }
 
     /// A shape's short name: "fc T=64" for a site, else "T=64 C=768 OC=3072".
-    static func shapeName(_ c: CompareJSON) -> String {
-        let t = c.shape["T"].map { "T=\($0)" } ?? ""
-        if c.kind == "matmul" {
-            if let site = c.site { return "\(site == "lmhead" ? "lm-head" : site) \(t)" }
-            return "\(t) C=\(c.shape["C"] ?? 0) OC=\(c.shape["OC"] ?? 0)"
+    static func shapeName(kind: String, shape: [String: Int], site: String?) -> String {
+        let t = shape["T"].map { "T=\($0)" } ?? ""
+        if kind == "matmul" {
+            if let site { return "\(site == "lmhead" ? "lm-head" : site) \(t)" }
+            return "\(t) C=\(shape["C"] ?? 0) OC=\(shape["OC"] ?? 0)"
         }
-        return c.shape.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return shape.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 
     /// The command that measures the same comparison again.
-    static func compareCommand(_ c: CompareJSON) -> String {
+    static func compareCommand(_ c: CompareReport) -> String {
         switch c.kind {
         case "matmul":
-            return "workbench compare \(c.a.spec) \(c.b.spec) --shape \(c.shape["T"] ?? 0),\(c.shape["C"] ?? 0),\(c.shape["OC"] ?? 0) --threads \(max(c.a.threads, c.b.threads)) --json"
+            return "workbench compare \(c.a.spec) \(c.b.spec) --shape \(c.shape["T"] ?? 0),\(c.shape["C"] ?? 0),\(c.shape["OC"] ?? 0) --threads \(c.threads) --json"
         case "attention":
-            return "workbench compare \(c.a.spec) \(c.b.spec) --t \(c.shape["T"] ?? 0) --c \(c.shape["C"] ?? 0) --nh \(c.shape["NH"] ?? 0) --pos0 \(c.shape["pos0"] ?? 0) --threads \(max(c.a.threads, c.b.threads)) --json"
+            return "workbench compare \(c.a.spec) \(c.b.spec) --t \(c.shape["T"] ?? 0) --c \(c.shape["C"] ?? 0) --nh \(c.shape["NH"] ?? 0) --pos0 \(c.shape["pos0"] ?? 0) --threads \(c.threads) --json"
         default:
             return "workbench compare --engine '\(c.a.spec)' --engine '\(c.b.spec)' --json"
         }
     }
 
-    static func distribution(_ c: CompareJSON, file: String) -> DistributionSection {
-        func side(_ s: CompareJSON.Side, _ tag: String) -> DistributionSection.Side {
+    /// The compare section of one `compare --json`: both sides' samples and the speedup with its interval.
+    public static func distribution(_ c: CompareReport, file: String) -> DistributionSection {
+        func side(_ s: CompareReport.Side, _ tag: String) -> DistributionSection.Side {
             .init(name: "\(tag) \(s.spec)", nanoseconds: s.samples?.nanoseconds ?? [], threads: s.threads,
                   problem: s.correct ? (s.samples == nil ? "not timed" : nil) : "WRONG against the reference (normalised error \(s.maxRelError.map { Fmt.sig($0, 2) } ?? "?")): not timed")
         }
         var speedups: [DistributionSection.Speedup] = []
         if let cmp = c.comparison {
-            speedups.append(.init(a: "A \(c.a.spec)", b: "B \(c.b.spec)", speedup: cmp.speedup, low: cmp.speedupLow, high: cmp.speedupHigh, confidence: cmp.confidence,
-                                  p: cmp.mannWhitney.p, verdict: cmp.verdict.rawValue))
+            speedups.append(.init(a: "A \(c.a.spec)", b: "B \(c.b.spec)", speedup: cmp.speedup, low: cmp.speedupLow, high: cmp.speedupHigh,
+                                  confidence: cmp.confidence, p: cmp.mannWhitney.p, verdict: cmp.verdict.rawValue))
         }
-        let notes = (c.comparison?.warnings.map(\.message) ?? [])
-        return DistributionSection(title: "\(c.kind) \(shapeName(c))", sides: [side(c.a, "A"), side(c.b, "B")], speedups: speedups, notes: notes,
+        var notes = (c.comparison?.warnings.map(\.message) ?? []) + c.problems
+        if let w = c.weights { notes.append(w.text) }
+        return DistributionSection(title: "\(c.kind) \(shapeName(kind: c.kind, shape: c.shape, site: c.site))",
+                                   sides: [side(c.a, "A"), side(c.b, "B")], speedups: speedups, notes: notes,
                                    source: SectionSource(commands: [compareCommand(c)], files: [file]))
     }
 
-    static func rooflinePoints(_ c: CompareJSON) -> [RooflineSection.Point] {
+    /// Roofline points of a matmul comparison's sides (their rates and intensity).
+    static func rooflinePoints(_ c: CompareReport) -> [RooflineSection.Point] {
         guard c.kind == "matmul" else { return [] }
         return [c.a, c.b].compactMap { s in
             guard let g = s.gflops, let r = s.roofline else { return nil }
-            return RooflineSection.Point(variant: s.spec.replacingOccurrences(of: "matmul:", with: ""), shape: shapeName(c), threads: s.threads,
-                                         intensity: r.intensity, gflops: g, medianNs: s.samples.flatMap { Stats.median($0.nanoseconds) })
+            return RooflineSection.Point(variant: s.spec.replacingOccurrences(of: "matmul:", with: ""),
+                                         shape: shapeName(kind: c.kind, shape: c.shape, site: c.site), threads: s.threads,
+                                         intensity: r.intensity, gflops: g, medianNs: s.samples.flatMap { Stats.median($0.nanoseconds) },
+                                         problems: s.measurementProblems ?? [])
         }
+    }
+
+    /// Roofline points of `kernels --time --json`: every timed matmul variant of every table.
+    static func rooflinePoints(_ k: KernelTimingReport) -> [RooflineSection.Point] {
+        k.tables.filter { $0.work.kind == "matmul" }.flatMap { t in
+            t.rows.compactMap { r -> RooflineSection.Point? in
+                guard let rt = r.rates, let roof = rt.roofline else { return nil }
+                return RooflineSection.Point(variant: r.variant, shape: shapeName(kind: "matmul", shape: t.work.shape, site: t.work.site),
+                                             threads: r.threads, intensity: roof.intensity, gflops: rt.gflops, medianNs: r.medianNs,
+                                             problems: rt.problems)
+            }
+        }
+    }
+
+    /// Stream-read rates by threads found in saved reports (the larger when several).
+    static func streams(_ s: [CompareReport.StreamRate]) -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        for r in s { out[r.threads] = max(out[r.threads] ?? 0, r.gbs) }
+        return out
     }
 
     // MARK: saved results (--from DIR)
@@ -241,13 +238,15 @@ public enum ReportInputs {
         public var timings: [(file: String, report: TimingsReport)] = []
         public var gates: [(file: String, report: GateReport)] = []
         public var skipped: [String] = []
-        var compareData: [(String, CompareJSON)] = []
-        var scaleData: [(String, ScaleJSON)] = []
+        var compareData: [(String, CompareReport)] = []
+        var scaleData: [(String, ScaleReport)] = []
+        var kernelData: [(String, KernelTimingReport)] = []
         /// Files read, by kind (for messages and tests).
         public var compareFiles: [String] { compareData.map(\.0) }
         public var scaleFiles: [String] { scaleData.map(\.0) }
+        public var kernelFiles: [String] { kernelData.map(\.0) }
         public var isEmpty: Bool {
-            machine.isEmpty && compareData.isEmpty && scaleData.isEmpty && profiles.isEmpty && timings.isEmpty && gates.isEmpty
+            machine.isEmpty && compareData.isEmpty && scaleData.isEmpty && kernelData.isEmpty && profiles.isEmpty && timings.isEmpty && gates.isEmpty
         }
     }
 
@@ -258,7 +257,7 @@ public enum ReportInputs {
     }
 
     /// The kinds the report reads, for error messages.
-    public static let knownKinds = "machine --json, compare --json, scale --json, profile --json or a saved profile (.folded + .json), run --timings-json, gate --json"
+    public static let knownKinds = "machine --json, compare --json, kernels --time --json, scale --json, profile --json or a saved profile (.folded + .json), run --timings-json, gate --json"
 
     /// Reads every *.json and *.folded file in `dir` and its subfolders (two levels), by kind. Throws
     /// `ReportError` for a missing folder, an unreadable or garbled file, a JSON of a kind the report does not
@@ -323,11 +322,17 @@ public enum ReportInputs {
         if keys.isSuperset(of: ["fingerprint", "fmaPeakGFLOPS"]) {
             saved.machine.append((f, try decode(MachineInfo.self, "`workbench machine --json`")))
         } else if keys.isSuperset(of: ["kind", "a", "b", "machine"]) {
-            let c = try decode(CompareJSON.self, "`workbench compare --json`")
-            saved.compareData.append((f, c))
+            guard keys.contains("schema") else {
+                throw ReportError("\(f): `workbench compare --json` of an older workbench (no schema): run the comparison again")
+            }
+            saved.compareData.append((f, try decode(CompareReport.self, "`workbench compare --json`")))
+        } else if keys.isSuperset(of: ["tables", "machine"]) {
+            saved.kernelData.append((f, try decode(KernelTimingReport.self, "`workbench kernels --time --json`")))
         } else if keys.isSuperset(of: ["points", "usableCores"]) {
-            let s = try decode(ScaleJSON.self, "`workbench scale --json`")
-            saved.scaleData.append((f, s))
+            guard keys.contains("schema") else {
+                throw ReportError("\(f): `workbench scale --json` of an older workbench (no schema): run it again")
+            }
+            saved.scaleData.append((f, try decode(ScaleReport.self, "`workbench scale --json`")))
         } else if keys.isSuperset(of: ["metadata", "stacks"]) {
             let r = try decode(ProfileReport.self, "`workbench profile --json`")
             var p = StackProfile()
@@ -380,7 +385,7 @@ public enum ReportInputs {
     public static func document(_ s: Saved, provenance: ReportProvenance, maxProfiles: Int = 3) -> ReportDocument {
         var doc = ReportDocument(title: "workbench report", provenance: provenance)
         let machineInfo = s.machine.max { $0.info.measuredAt < $1.info.measuredAt }
-            ?? s.compareData.last.map { ($0.0, $0.1.machine) }
+            ?? s.compareData.last.map { ($0.0, $0.1.machine) } ?? s.kernelData.last.map { ($0.0, $0.1.machine) }
         if let (file, info) = machineInfo {
             doc.machine = machine(info, source: SectionSource(commands: ["workbench machine --json"], files: [file]))
         }
@@ -405,15 +410,22 @@ public enum ReportInputs {
         }
         var points: [RooflineSection.Point] = []
         var roofFiles: [String] = []
+        var streamRates: [CompareReport.StreamRate] = []
+        var roofCommands = s.compareData.filter { $0.1.kind == "matmul" }.map { compareCommand($0.1) }
         for (f, c) in s.compareData {
             doc.distributions.append(distribution(c, file: f))
             let p = rooflinePoints(c)
-            if !p.isEmpty { points += p; roofFiles.append(f) }
+            if !p.isEmpty { points += p; roofFiles.append(f); streamRates += c.streams ?? [] }
+        }
+        for (f, k) in s.kernelData {
+            let p = rooflinePoints(k)
+            if !p.isEmpty { points += p; roofFiles.append(f); streamRates += k.tables.flatMap { $0.streams ?? [] } }
+            roofCommands.append("workbench kernels --time --json")
         }
         if let m = doc.machine, !points.isEmpty {
-            doc.roofline = RooflineSection(roofs: roofs(m), points: points, bytesCounted: "weights", tolerance: 0.05,
-                                           source: SectionSource(commands: s.compareData.filter { $0.1.kind == "matmul" }.map { compareCommand($0.1) },
-                                                                 files: roofFiles + (machineInfo.map { [$0.0] } ?? [])))
+            doc.roofline = RooflineSection(roofs: roofs(m, streams: streams(streamRates)), points: points, bytesCounted: "weights",
+                                           tolerance: MeasurementLimits.noiseMargin,
+                                           source: SectionSource(commands: roofCommands, files: roofFiles + (machineInfo.map { [$0.0] } ?? [])))
         }
         for (f, sc) in s.scaleData {
             doc.scaling.append(scaling(sc, source: SectionSource(commands: ["workbench scale --json"], files: [f])))
@@ -425,7 +437,7 @@ public enum ReportInputs {
         if doc.machine == nil { doc.notes.append("no machine facts: add `workbench machine --json > DIR/machine.json`") }
         if doc.profiles.isEmpty { doc.notes.append("no profile: add `workbench profile --json > DIR/profile.json` (or a saved Profiles/runs pair)") }
         if doc.ops == nil { doc.notes.append("no op breakdown: add `workbench run --timings-json DIR/prefill.json ...` or a profile") }
-        if doc.roofline == nil { doc.notes.append("no roofline: add `workbench compare matmul:A matmul:B --shape fc --json > DIR/compare-fc.json` and machine facts") }
+        if doc.roofline == nil { doc.notes.append("no roofline: add `workbench kernels --time --json > DIR/kernels.json` or `workbench compare matmul:A matmul:B --shape fc --json > DIR/compare-fc.json`") }
         if doc.scaling.isEmpty { doc.notes.append("no scaling: add `workbench scale --json > DIR/scale.json`") }
         return doc
     }

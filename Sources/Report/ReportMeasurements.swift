@@ -2,15 +2,14 @@
 //   1. machine facts (cached by `workbench machine`)
 //   2. profile: the signal sampler over repeated prefills (T = 64), then over decode steps (one token each,
 //      KV cache), with the per-op timers on: flame graph + timers vs samples for both phases
-//   3. thread sweep: the prefill on 1...N threads (N = usable cores, at least 2), interleaved; Amdahl fit;
-//      the usable-core probe (full run: also a generation)
-//   4. matmul variants, checked against naive then timed interleaved, at a compute-bound shape (fc, T = 64)
-//      and a memory-bound one (lm-head, T = 1: its weights are larger than the caches): roofline + compare
+//   3. thread sweep (Lab's `Scaler`, what `workbench scale` runs): the prefill on 1...N threads (N = usable
+//      cores, at least 2), interleaved; Amdahl fit; the usable-core probe (full run: also a generation, pinning)
+//   4. matmul variants (Lab's `KernelCase`s, as `kernels --time` and `compare` check and time them), checked
+//      against naive, then timed interleaved with `Bench.Runner` at fc T = 64 (compute-bound) and fc T = 1
+//      (memory-bound), the weights cycled through copies larger than the last-level cache (`ColdWeights`)
+//      and a stream read of the same copies timed with them; rates and problems from Lab's `Rates`
 //   5. the gate's last verdict, if one was saved in Profiles/
 // --quick keeps every step short (about a minute in all on the project's 2-core machine).
-//
-// UPDATE when Lab's compare/scale/kernel harness lands: steps 3 and 4 should call it (they repeat, in short,
-// what `workbench scale` and `workbench compare` do today in the CLI).
 import Bench
 import Foundation
 import GPT2
@@ -73,32 +72,32 @@ public enum ReportMeasurements {
                                                   detail: "the per-op timers and the op tag of every sample, from the same prefills and decode steps as the flame graph"))
 
         step(3, "thread sweep 1...\(N) threads, prefill T=\(T)" + (plan.scaleGenerate ? " and a generation" : ""))
-        var workloads: [(String, String, () -> Void)] = [("prefill T=\(T) (one forward pass)", "--workload prefill --t \(T)", { [gpt] in gpt!.resetCache(); gpt!.forward(tokens) })]
-        if plan.scaleGenerate {
-            let request = try GenerationRequest(words: nil, n: nil, config: cfg)
-            workloads.append(("generate: prompt \(request.prompt.map(String.init).joined(separator: " ")), n=\(request.n) (KV cache)", "--workload generate",
-                              { [gpt] in gpt!.generate(request) }))
+        gpt = nil  // Lab's Scaler makes its own model; this one's pool and buffers go first
+        for (workload, args) in [("prefill", "--workload prefill --t \(T)")] + (plan.scaleGenerate ? [("generate", "--workload generate")] : []) {
+            let settings = try ScaleSettings(workload: workload, T: T, maxThreads: N, runs: plan.scaleRuns, pinning: plan.scaleGenerate)
+            let report = try Scaler.run(checkpoint: ckpt, base: options, settings: settings)
+            let cmd = "workbench scale\(modelArg) \(args) --max-threads \(N) --runs \(plan.scaleRuns)\(settings.pinning ? "" : " --no-pin") --json"
+            doc.scaling.append(ReportInputs.scaling(report, source: SectionSource(commands: [cmd],
+                detail: "\(plan.scaleRuns) interleaved rounds over 1...\(N) threads after a warm-up on each (Lab's Scaler); speedup = median(1 thread) / median(k threads)")))
         }
-        for (label, args, work) in workloads {
-            doc.scaling.append(scaling(gpt!, base: options, threads: N, runs: plan.scaleRuns, label: label, work: work,
-                                       command: "workbench scale\(modelArg) \(args) --max-threads \(N) --runs \(plan.scaleRuns) --no-pin --json"))
-        }
-        gpt = nil  // its pool and buffers go before the kernels are timed
 
-        step(4, "matmul variants at fc T=\(T) and lm-head T=1 (\(MatmulVariants.all.map(\.name).joined(separator: ", ")))")
+        step(4, "matmul variants at fc T=\(T) and fc T=1 (\(MatmulVariants.all.map(\.name).joined(separator: ", ")))")
         var points: [RooflineSection.Point] = []
         var commands: [String] = []
-        for (site, t) in [(MatmulSite.fc, T), (MatmulSite.lmhead, 1)] {
-            let (oc, c) = site.shape(cfg)
-            let r = matmul(site: site, T: t, C: c, OC: oc, threads: N, plan: plan, machine: info)
+        var streams: [Int: Double] = [:]
+        for t in [T, 1] {
+            let (oc, c) = MatmulSite.fc.shape(cfg)
+            let r = matmul(site: .fc, T: t, C: c, OC: oc, threads: N, plan: plan, machine: info)
             points += r.points
+            for (k, g) in r.streams { streams[k] = max(streams[k] ?? 0, g) }
             doc.distributions.append(r.distribution)
             commands.append(r.distribution.source.commands.first ?? "")
             log("report:   \(r.distribution.title): " + r.points.map { "\($0.variant) \(Fmt.sig($0.gflops)) GFLOP/s" }.joined(separator: ", "))
         }
-        doc.roofline = RooflineSection(roofs: ReportInputs.roofs(doc.machine!), points: points, bytesCounted: "weights", tolerance: 0.05,
-                                       source: SectionSource(commands: [reportCommand] + commands,
-                                                             detail: "GFLOP/s = 2·T·C·OC / median time; intensity = flops / weight bytes; roofs from the machine facts above"))
+        doc.roofline = RooflineSection(roofs: ReportInputs.roofs(doc.machine!, streams: streams), points: points, bytesCounted: "weights",
+                                       tolerance: MeasurementLimits.noiseMargin,
+                                       source: SectionSource(commands: [reportCommand] + commands + ["workbench kernels --time --threads \(N)"],
+                                                             detail: "GFLOP/s = 2·T·C·OC / median time; intensity = flops / weight bytes; roofs: the machine facts above, the bandwidth raised to a stream read of the same weight copies where that was faster (as Lab's Rates does)"))
 
         step(5, "gate verdict in \(profilesDirectory)/")
         if let g = ReportInputs.latestGate(in: profilesDirectory) {
@@ -204,97 +203,64 @@ public enum ReportMeasurements {
         return out
     }
 
-    // MARK: thread sweep
-
-    static func scaling(_ gpt: GPT2Model, base: EngineOptions, threads N: Int, runs: Int, label: String,
-                        work: () -> Void, command: String) -> ScalingSection {
-        var o = base
-        o.timers = false
-        func configure(_ k: Int) { var x = o; x.threads = k; gpt.configure(x) }
-        var points = (1...N).map { ScalingPoint(threads: $0, seconds: []) }
-        for k in 1...N { configure(k); work() }
-        for r in 0..<runs {
-            for k in (r % 2 == 0 ? Array(1...N) : Array((1...N).reversed())) {
-                configure(k)
-                let s = monotonicNanos(); work(); points[k - 1].seconds.append(Double(monotonicNanos() - s) / 1e9)
-            }
-        }
-        configure(base.threads)
-        let t1 = points[0].median
-        let cores = CPUAffinity.usableCores
-        let f = Scaling.amdahlSerialFraction(speedups: points.filter { $0.threads <= cores }.map { ($0.threads, t1 / $0.median) })
-        // Usable cores: N workers each doing the same CPU-bound work, against one worker doing it alone.
-        let pool = WorkerPool(count: N)
-        func probe(_ k: Int) -> Double {
-            var best = Double.infinity
-            for _ in 0..<3 {
-                let s = monotonicNanos()
-                pool.run { ith, _ in if ith < k { _ = Scaling.cpuBoundWork(iterations: 20_000_000) } }
-                best = min(best, Double(monotonicNanos() - s) / 1e9)
-            }
-            return best
-        }
-        let usable = Scaling.usableCores(threads: N, singleSeconds: probe(1), parallelSeconds: probe(N))
-        var warnings: [String] = []
-        if N > cores { warnings.append("\(N) threads on \(cores) usable core\(cores == 1 ? "" : "s"): the last points are oversubscribed (not in the Amdahl fit)") }
-        return ScalingSection(workload: label, engine: o.summary.replacingOccurrences(of: " threads=\(o.threads)", with: ""),
-                              points: points.map { .init(threads: $0.threads, seconds: $0.seconds) }, serialFraction: f,
-                              usableCores: usable, cpusReported: ProcessInfo.processInfo.activeProcessorCount, warnings: warnings,
-                              source: SectionSource(commands: [command], detail: "\(runs) interleaved rounds over 1...\(N) threads after a warm-up on each; speedup = median(1 thread) / median(k threads)"))
-    }
-
     // MARK: matmul variants
 
+    /// Every matmul variant at T x C x OC, through Lab's `KernelCase` (the way `kernels --time` and `compare`
+    /// run them: each variant its own way, pool-using ones on `threads` workers) with the weights cycled
+    /// through cold copies; timed interleaved so they share the machine's moments; rates from Lab's `Rates`.
     static func matmul(site: MatmulSite, T: Int, C: Int, OC: Int, threads N: Int, plan: Plan, machine: MachineInfo)
-        -> (points: [RooflineSection.Point], distribution: DistributionSection) {
+        -> (points: [RooflineSection.Point], distribution: DistributionSection, streams: [Int: Double]) {
         let problem = MatmulProblem(T: T, C: C, OC: OC, seed: 1337)
         let pool = WorkerPool(count: N)
+        let cold = ColdWeights(problem.weight, lastLevelCache: machine.lastLevelCacheBytes)
         let shape = "\(site == .lmhead ? "lm-head" : site.rawValue) T=\(T)"
         var sides: [DistributionSection.Side] = []
-        var benchmarks: [Benchmark] = []
-        var timed: [MatmulVariant] = []
+        var timed: [KernelCase] = []
         for v in MatmulVariants.all {
-            v.prepare(problem.weight)
-            let e = problem.check { v.runStandalone($0, pool: pool) }
-            let threads = v.standaloneOnPool ? N : 1
-            if e.passes(v.tolerance) {
-                let args = problem.args()
-                benchmarks.append(Benchmark(name: v.name) { v.runStandalone(args, pool: pool) })
-                timed.append(v)
+            let k = KernelCase.matmul(v, on: problem, pool: pool, way: .standalone, weights: cold)
+            let e = k.check()
+            if e.passes(k.tolerance) {
+                timed.append(k)
             } else {
-                sides.append(.init(name: v.name, nanoseconds: [], threads: threads,
-                                   problem: "WRONG against naive (normalised error \(Fmt.sig(e.normalised, 2))): not timed"))
+                sides.append(.init(name: k.name, nanoseconds: [], threads: k.threads,
+                                   problem: "WRONG against naive (normalised error \(Fmt.sig(e.normalised, 2)), tolerance \(Fmt.sig(k.tolerance, 2))): not timed"))
             }
         }
         var o = RunnerOptions()
         o.warmupCalls = 1; o.warmupSeconds = 0; o.minimumRuns = plan.matmulRuns; o.budgetSeconds = plan.matmulBudget
         o.maximumRuns = max(100, plan.matmulRuns)
-        let samples = Runner(options: o).run(benchmarks)
+        // A stream read of the same copies for each thread count used, in the same rounds: this moment's 100 % line.
+        let threadCounts = Set(timed.map(\.threads)).sorted()
+        let streamBodies = threadCounts.map { k in Benchmark(name: "stream \(k)", body: cold.streamRead(on: k == N ? pool : WorkerPool(count: k))) }
+        let samples = Runner(options: o).run(timed.map { k in Benchmark(name: k.name, body: k.call) } + streamBodies)
+        var streams: [Int: Double] = [:]
+        for (k, s) in zip(threadCounts, samples.suffix(streamBodies.count)) {
+            if let med = Stats.median(s.nanoseconds), med > 0 { streams[k] = problem.weightBytes / med }
+        }
         var points: [RooflineSection.Point] = []
         var speedups: [DistributionSection.Speedup] = []
         let reference = samples.first { $0.name == MatmulVariants.reference.name }
-        for (v, s) in zip(timed, samples) {
-            let threads = v.standaloneOnPool ? N : 1
-            sides.append(.init(name: v.name, nanoseconds: s.nanoseconds, threads: threads))
+        for (k, s) in zip(timed, samples) {
+            sides.append(.init(name: k.name, nanoseconds: s.nanoseconds, threads: k.threads))
             if let med = Stats.median(s.nanoseconds), med > 0 {
-                points.append(.init(variant: v.name, shape: shape, threads: threads, intensity: problem.flops / problem.weightBytes,
-                                    gflops: problem.flops / med, medianNs: med))
+                let r = Rates(medianNs: med, flops: problem.flops, bytes: problem.weightBytes, threads: k.threads, machine: machine,
+                              streamGBs: streams[k.threads])
+                points.append(.init(variant: k.name, shape: shape, threads: k.threads, intensity: r.roofline?.intensity ?? problem.flops / problem.weightBytes,
+                                    gflops: r.gflops, medianNs: med, problems: r.problems))
             }
-            if let ref = reference, v.name != ref.name, let c = Comparison(a: ref, b: s) {
-                speedups.append(.init(a: ref.name, b: v.name, speedup: c.speedup, low: c.speedupLow, high: c.speedupHigh,
+            if let ref = reference, k.name != ref.name, let c = Comparison(a: ref, b: s) {
+                speedups.append(.init(a: ref.name, b: k.name, speedup: c.speedup, low: c.speedupLow, high: c.speedupHigh,
                                       confidence: c.confidence, p: c.mannWhitney.p, verdict: c.verdict.rawValue))
             }
         }
         let weights = Double(C * OC * 4) / 1048576
-        var notes = ["\(Fmt.sig(problem.flops / 1e9, 3)) GFLOP per call, weights \(Fmt.sig(weights, 3)) MiB (T=\(T), C=\(C), OC=\(OC)); variants that use the pool (threaded, blas) run on \(N) threads, the others on one"]
-        let l3 = machine.caches.filter { $0.type != "Instruction" }.map(\.bytes).max() ?? 0
-        if T == 1 && Double(C * OC * 4) <= Double(l3) {
-            notes.append("these weights (\(Fmt.sig(weights, 3)) MiB) fit in the largest cache (\(Fmt.bytes(l3))): the shape is not memory-bound here, so points may sit above the bandwidth roof")
-        }
+        var notes = ["\(Fmt.sig(problem.flops / 1e9, 3)) GFLOP per call, weights \(Fmt.sig(weights, 3)) MiB (T=\(T), C=\(C), OC=\(OC)); variants that use the pool (threaded, blas) run on \(N) threads, the others on one",
+                     cold.streaming.text]
+        notes += streams.sorted { $0.key < $1.key }.map { String(format: "stream read of the same copies: %.1f GB/s on %d thread%@", $0.value, $0.key, $0.key == 1 ? "" : "s") }
         let cmd = "workbench compare matmul:naive matmul:\(MatmulVariants.defaultName) --shape \(T),\(C),\(OC) --threads \(N) --runs \(plan.matmulRuns) --json"
         let d = DistributionSection(title: "matmul \(shape)", sides: sides, speedups: speedups, notes: notes,
-                                    source: SectionSource(commands: [cmd],
+                                    source: SectionSource(commands: [cmd, "workbench kernels --time --mm \(T),\(C),\(OC) --threads \(N)"],
                                                           detail: "every variant checked against naive, then timed interleaved: \(plan.matmulRuns)+ samples each\(plan.matmulBudget > 0 ? ", at least \(Fmt.sig(plan.matmulBudget)) s" : ""); speedups vs naive with a 95 % bootstrap interval"))
-        return (points, d)
+        return (points, d, streams)
     }
 }

@@ -35,10 +35,7 @@ extension Workbench {
         @Option(help: "Signal backend unwinder: backtrace (libunwind's cached trace cut at the interrupted PC) or step (unw_step on the signal context: slower).") var unwind: String = "backtrace"
         @Option(help: "Samples per second per thread (default: 250 for the task and cpu clocks and perf, 997 for the wall clock).") var hz: Double?
         @Option(help: "Seconds of workload (default: until 1200 samples, at most 60 s; perf: 1300 / (hz x threads) s, at least 2).") var duration: Double?
-        @Option(help: "Total tokens per generation, prompt included (default 10, within the model's maxT).")
-        var n: Int?
-        @Option(help: "Prompt token ids, separated by spaces (default 31373 612, folded into the model's vocabulary).")
-        var prompt: String?
+        @OptionGroup var prompt: PromptOption
         @Option(help: "Hide call-tree nodes below this percentage of the samples.") var minPercent = 1.0
         @Option(help: "Rows of the flat view (and of --diff).") var top = 20
         @Option(help: "Write the folded stacks (FlameGraph format: root;...;leaf count) to this file.") var folded: String?
@@ -110,7 +107,7 @@ extension Workbench {
             let modelPath: String
             var prompt: [Int32] { request.prompt }
             var n: Int { request.n }
-            func once() throws { gpt.generate(request) }
+            func once() throws { try gpt.generate(request) }
             func describe(_ generations: Int, seconds: Double) -> String {
                 String(format: "%d generations of [%@] to n=%d (%d forward passes) in %.2f s",
                        generations, prompt.map(String.init).joined(separator: " ") as NSString, n, gpt.timers.forwards, seconds)
@@ -120,7 +117,7 @@ extension Workbench {
         func makeWorkload() throws -> Workload {
             let path = try DefaultModel.resolve(model.model, log: note)
             let ckpt = try Checkpoint(path: path)
-            let request = try GenerationRequest(words: prompt.map { [$0] }, n: n, config: ckpt.config)
+            let request = try prompt.request(config: ckpt.config, modelPath: ckpt.path).0
             let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(config: ckpt.config, timers: true))
             let w = Workload(gpt: gpt, request: request, modelPath: path)
             // Warm-up (first-touch costs, lazy initialisation) outside the measured interval.
@@ -228,7 +225,7 @@ extension Workbench {
             // Check the request here, where errors are one line, before perf starts a child.
             let modelPath = try DefaultModel.resolve(model.model, log: note)
             let ckpt = try Checkpoint(path: modelPath)
-            let request = try GenerationRequest(words: prompt.map { [$0] }, n: n, config: ckpt.config)
+            let request = try prompt.request(config: ckpt.config, modelPath: ckpt.path).0
             let options = try engine.options(config: ckpt.config)
             let d = duration ?? min(60, max(2, 1300 / (session.hz * Double(options.threads))))
             let exe = try PerfSession.executablePath()

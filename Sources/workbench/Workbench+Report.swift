@@ -5,8 +5,9 @@ import Report
 extension Workbench {
     /// `workbench report`: one self-contained HTML page with the pictures (machine, flame graph, op breakdown,
     /// roofline, compare distributions, scaling, gate verdict), measured now or read from saved results.
-    struct Report: ParsableCommand {
+    struct ReportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Write one self-contained HTML page of pictures: machine, flame graph, op breakdown, roofline, compare, scaling, gate.",
             discussion: """
             Measures a short fixed set on the model (a profile of prefills and decode steps with the per-op timers, \

@@ -165,3 +165,23 @@ final class ModelTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(o.summary.contains("threads=1"))
     }
 }
+
+final class NonFiniteWeightsTests: XCTestCase {
+    /// One NaN weight: generation stops with a message naming the position and the first bad weight.
+    func testNaNWeightIsAnErrorNamingIt() throws {
+        let path = NSTemporaryDirectory() + "/nan-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SyntheticCheckpoint.write(to: path, config: .tiny, seed: 3)
+        let h = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        let wteCount = GPT2Config.tiny.Vp * GPT2Config.tiny.C
+        try h.seek(toOffset: UInt64(CheckpointFormat.headerBytes + (wteCount + 5) * 4))  // wpe[5]
+        var nan = Float.nan
+        h.write(Data(bytes: &nan, count: 4))
+        try h.close()
+        let m = GPT2Model(checkpoint: try Checkpoint(path: path))
+        XCTAssertThrowsError(try m.generate(prompt: [1], n: 4)) { e in
+            let s = "\(e)"
+            XCTAssertTrue(s.contains("position 0") && s.contains("wpe[5]"), s)
+        }
+    }
+}

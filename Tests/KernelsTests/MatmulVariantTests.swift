@@ -1,9 +1,13 @@
+import Experiments
 import XCTest
 @testable import Kernels
 
-/// Every matmul variant against `naive`, on shapes that are not multiples of 16 or of the 8x32 tile,
-/// with and without bias, with OC < weight rows (the lm-head); the determinism rule; pool splitting.
+/// Every registered matmul variant (the experiments too) against `naive`, on shapes that are not multiples
+/// of 16 or of the 8x32 tile, with and without bias, with OC < weight rows (the lm-head); the determinism rule
+/// for the variants whose `bitReproducible` trait claims it; pool splitting.
 final class MatmulVariantTests: XCTestCase {
+    override func setUp() { Experiments.register() }
+
     /// (T, C, OC, extra weight rows)
     static let shapes: [(Int, Int, Int, Int)] = [
         (1, 67, 5, 0), (7, 67, 33, 0), (37, 67, 33, 7), (1, 16, 32, 0), (9, 130, 97, 3),
@@ -56,7 +60,7 @@ final class MatmulVariantTests: XCTestCase {
     /// The determinism rule: a row computed alone (T = 1, like a decode step) equals the same row inside a
     /// T = 37 batch, bit for bit; and columns split at odd places equal the whole call, bit for bit.
     func testDeterministicVariantsAreBitIdenticalAcrossRowsAndColumnSplits() {
-        let deterministic = MatmulVariants.all.filter { $0.name != "blas" }
+        let deterministic = MatmulVariants.all.filter(\.bitReproducible)
         for (C, OC, extra) in [(67, 33, 7), (768, 100, 0), (36, 64, 0)] {
             for bias in [true, false] {
                 let p = MatmulProblem(T: 37, C: C, OC: OC, extraRows: extra, bias: bias, seed: 11)
@@ -88,7 +92,7 @@ final class MatmulVariantTests: XCTestCase {
     /// The decode path (T = 1, four panels at a time) with odd column ranges against rows of a batch.
     func testDecodeRowsWithOddColumnRanges() {
         let p = MatmulProblem(T: 9, C: 45, OC: 300, extraRows: 20, seed: 21)
-        for v in MatmulVariants.all where v.name != "blas" {
+        for v in MatmulVariants.all where v.bitReproducible {
             v.prepare(p.weight)
             let batch = p.run { v.kernel($0, 0..<300) }
             for t in [0, 4, 8] {
@@ -104,7 +108,7 @@ final class MatmulVariantTests: XCTestCase {
     }
 
     /// The engine's way (`split`) with pools of 1, 2 and 3 workers: bit-identical to one call for the
-    /// deterministic variants; within the tolerance for blas (OpenBLAS's own threads).
+    /// bit-reproducible variants; within the tolerance for the others (blas: OpenBLAS's own threads).
     func testSplitAcrossPools() {
         let pools = [1, 2, 3].map { WorkerPool(count: $0) }
         for (T, C, OC, extra) in [(37, 67, 33, 7), (7, 130, 300, 0), (1, 64, 1000, 0), (64, 96, 257, 0)] {
@@ -116,9 +120,9 @@ final class MatmulVariantTests: XCTestCase {
                 for pool in pools {
                     let split = p.run { v.run($0, on: pool) }
                     let direct = p.run { v.runStandalone($0, pool: pool) }
-                    if v.name == "blas" {
-                        assertClose(split, ref, p, T: T, "blas split over \(pool.count)")
-                        assertClose(direct, ref, p, T: T, "blas called with a pool of \(pool.count)")
+                    if !v.bitReproducible {
+                        assertClose(split, ref, p, T: T, "\(v.name) split over \(pool.count)")
+                        assertClose(direct, ref, p, T: T, "\(v.name) called with a pool of \(pool.count)")
                     } else {
                         XCTAssertTrue(bitIdentical(split, single), "\(v.name) T=\(T) OC=\(OC): split over \(pool.count) workers differs")
                         XCTAssertTrue(bitIdentical(direct, single), "\(v.name) T=\(T) OC=\(OC): called with \(pool.count) workers differs")
