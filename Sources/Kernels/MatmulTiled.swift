@@ -325,6 +325,15 @@ func transposeBlock16(_ src: UnsafePointer<Float>, _ ld: Int, _ body: (Int, F16)
     body(12, hi256(z0, z4)); body(13, hi256(z1, z5)); body(14, hi256(z2, z6)); body(15, hi256(z3, z7))
 }
 
+/// A tile dimension known at compile time: kernels generic over it are specialised once per value, so the
+/// unused rows/columns of a smaller tile vanish (an `Int` argument left them as branches in the loop when
+/// the optimiser chose not to inline).
+@usableFromInline protocol TileCount { static var n: Int { get } }
+@usableFromInline enum Tile1: TileCount { @inlinable static var n: Int { 1 } }
+@usableFromInline enum Tile2: TileCount { @inlinable static var n: Int { 2 } }
+@usableFromInline enum Tile4: TileCount { @inlinable static var n: Int { 4 } }
+@usableFromInline enum Tile8: TileCount { @inlinable static var n: Int { 8 } }
+
 /// Copies a rows x cols (<= 16 x 16) corner of a matrix (row stride ld) into a zero-filled 16x16 block.
 @inline(__always) @usableFromInline
 func stageBlock16(_ block: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ ld: Int, rows: Int, cols: Int) {
@@ -338,10 +347,11 @@ func stageBlock16(_ block: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Flo
 // MARK: narrow: lanes = output columns
 
 /// Rows t0..<t0+R (R <= 8) of out, columns o0..<o0+m (m <= 16): one group of 16 weight rows over all of C.
-@inline(__always) @usableFromInline
-func narrowGroup(_ R: Int, _ out: UnsafeMutablePointer<Float>, _ OC: Int, _ x: UnsafePointer<Float>,
-                 _ w: UnsafePointer<Float>, _ C: Int, _ o0: Int, _ m: Int, _ bias: UnsafePointer<Float>?,
-                 _ staging: UnsafeMutablePointer<Float>) {
+@usableFromInline
+func narrowGroup<Rows: TileCount>(_: Rows.Type, _ out: UnsafeMutablePointer<Float>, _ OC: Int, _ x: UnsafePointer<Float>,
+                                  _ w: UnsafePointer<Float>, _ C: Int, _ o0: Int, _ m: Int, _ bias: UnsafePointer<Float>?,
+                                  _ staging: UnsafeMutablePointer<Float>) {
+    let R = Rows.n
     let x0 = x, x1 = x0 + C, x2 = x1 + C, x3 = x2 + C, x4 = x3 + C, x5 = x4 + C, x6 = x5 + C, x7 = x6 + C
     let z = F16()
     var a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z
@@ -401,10 +411,10 @@ func narrowColumns(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Floa
             while t < T {
                 let left = T - t
                 let dst = out + t * OC, x = inp + t * C
-                if left >= 8 { narrowGroup(8, dst, OC, x, w, C, o0, m, bias, staging); t += 8 }
-                else if left >= 4 { narrowGroup(4, dst, OC, x, w, C, o0, m, bias, staging); t += 4 }
-                else if left >= 2 { narrowGroup(2, dst, OC, x, w, C, o0, m, bias, staging); t += 2 }
-                else { narrowGroup(1, dst, OC, x, w, C, o0, m, bias, staging); t += 1 }
+                if left >= 8 { narrowGroup(Tile8.self, dst, OC, x, w, C, o0, m, bias, staging); t += 8 }
+                else if left >= 4 { narrowGroup(Tile4.self, dst, OC, x, w, C, o0, m, bias, staging); t += 4 }
+                else if left >= 2 { narrowGroup(Tile2.self, dst, OC, x, w, C, o0, m, bias, staging); t += 2 }
+                else { narrowGroup(Tile1.self, dst, OC, x, w, C, o0, m, bias, staging); t += 1 }
             }
             o0 += m
         }
@@ -484,10 +494,13 @@ func transposeInput(_ xT: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>
 
 /// One tile: rows t0..<t0+rows (rows <= 16·RT) x weight rows o0..<o0+RO, over all of C.
 /// Per k: RT vector loads of xT[k, t0...], RO broadcasts of w[o, k], RT·RO FMAs.
-@inline(__always) @usableFromInline
-func wideTile(_ RT: Int, _ RO: Int, _ out: UnsafeMutablePointer<Float>, _ OC: Int, _ xT: UnsafePointer<Float>, _ Tp: Int,
-              _ t0: Int, _ rows: Int, _ weight: UnsafePointer<Float>, _ C: Int, _ o0: Int, _ bias: UnsafePointer<Float>?,
-              _ tile: UnsafeMutablePointer<Float>) {
+@usableFromInline
+func wideTile<Vectors: TileCount, Columns: TileCount>(
+    _: Vectors.Type, _: Columns.Type, _ out: UnsafeMutablePointer<Float>, _ OC: Int, _ xT: UnsafePointer<Float>, _ Tp: Int,
+    _ t0: Int, _ rows: Int, _ weight: UnsafePointer<Float>, _ C: Int, _ o0: Int, _ bias: UnsafePointer<Float>?,
+    _ tile: UnsafeMutablePointer<Float>
+) {
+    let RT = Vectors.n, RO = Columns.n
     let z = F16()
     var a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z
     var b0 = z, b1 = z, b2 = z, b3 = z, b4 = z, b5 = z, b6 = z, b7 = z
@@ -536,19 +549,19 @@ func wideColumns(_ out: UnsafeMutablePointer<Float>, _ xT: UnsafePointer<Float>,
             // a block of up to 64 input rows (64 x C of xT, in L2) against every weight row of the columns
             let r1 = min(T, r0 + matmulRowBlock)
             var o = columns.lowerBound
-            @inline(__always) func tiles(_ RO: Int) {
+            func tiles<Columns: TileCount>(_ c: Columns.Type) {
                 var t = r0
                 while t < r1 {
                     let rows = min(32, r1 - t)
-                    if rows > 16 { wideTile(2, RO, out, OC, xT, Tp, t, rows, weight, C, o, bias, tile) }
-                    else { wideTile(1, RO, out, OC, xT, Tp, t, rows, weight, C, o, bias, tile) }
+                    if rows > 16 { wideTile(Tile2.self, c, out, OC, xT, Tp, t, rows, weight, C, o, bias, tile) }
+                    else { wideTile(Tile1.self, c, out, OC, xT, Tp, t, rows, weight, C, o, bias, tile) }
                     t += 32
                 }
             }
-            while o + 8 <= columns.upperBound { tiles(8); o += 8 }
-            if o + 4 <= columns.upperBound { tiles(4); o += 4 }
-            if o + 2 <= columns.upperBound { tiles(2); o += 2 }
-            if o < columns.upperBound { tiles(1); o += 1 }
+            while o + 8 <= columns.upperBound { tiles(Tile8.self); o += 8 }
+            if o + 4 <= columns.upperBound { tiles(Tile4.self); o += 4 }
+            if o + 2 <= columns.upperBound { tiles(Tile2.self); o += 2 }
+            if o < columns.upperBound { tiles(Tile1.self); o += 1 }
             r0 = r1
         }
     }
