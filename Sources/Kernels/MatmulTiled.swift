@@ -262,8 +262,9 @@ public func matmulForwardRowMajor(
 @usableFromInline typealias F16 = SIMD16<Float>
 @usableFromInline typealias D8 = SIMD8<Double>
 
-// Each stage is written at a different element width (32, 64, 32, 64 bits) so that LLVM keeps it a
-// two-source shuffle: written at one width, it folds consecutive stages into four-source element moves.
+// Each stage is written at a different element width than the one before (32, 64, 32, 64 bits) so that
+// LLVM keeps it a two-source shuffle (vunpck*, vshuff32x4/64x2: 64 per block, no index registers);
+// written at one width, it folds consecutive stages into four-source element moves.
 @inline(__always) @usableFromInline func lo32(_ a: F16, _ b: F16) -> F16 {
     F16(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5], a[8], b[8], a[9], b[9], a[12], b[12], a[13], b[13])
 }
@@ -278,21 +279,23 @@ public func matmulForwardRowMajor(
     let x = unsafeBitCast(a, to: D8.self), y = unsafeBitCast(b, to: D8.self)
     return D8(x[1], y[1], x[3], y[3], x[5], y[5], x[7], y[7])
 }
-@inline(__always) @usableFromInline func lo128(_ p: D8, _ q: D8) -> F16 {
+/// [a.c0, a.c2, b.c0, b.c2] and [a.c1, a.c3, b.c1, b.c3] of the 128-bit chunks c, written with 32-bit
+/// elements (stage 3) and with 64-bit elements (stage 4): one `vshuff32x4`/`vshuff64x2` each.
+@inline(__always) @usableFromInline func even128(_ p: D8, _ q: D8) -> F16 {
     let a = unsafeBitCast(p, to: F16.self), b = unsafeBitCast(q, to: F16.self)
-    return F16(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], a[4], a[5], a[6], a[7], b[4], b[5], b[6], b[7])
+    return F16(a[0], a[1], a[2], a[3], a[8], a[9], a[10], a[11], b[0], b[1], b[2], b[3], b[8], b[9], b[10], b[11])
 }
-@inline(__always) @usableFromInline func hi128(_ p: D8, _ q: D8) -> F16 {
+@inline(__always) @usableFromInline func odd128(_ p: D8, _ q: D8) -> F16 {
     let a = unsafeBitCast(p, to: F16.self), b = unsafeBitCast(q, to: F16.self)
-    return F16(a[8], a[9], a[10], a[11], b[8], b[9], b[10], b[11], a[12], a[13], a[14], a[15], b[12], b[13], b[14], b[15])
+    return F16(a[4], a[5], a[6], a[7], a[12], a[13], a[14], a[15], b[4], b[5], b[6], b[7], b[12], b[13], b[14], b[15])
 }
-@inline(__always) @usableFromInline func lo256(_ a: F16, _ b: F16) -> F16 {
+@inline(__always) @usableFromInline func even128d(_ a: F16, _ b: F16) -> F16 {
     let x = unsafeBitCast(a, to: D8.self), y = unsafeBitCast(b, to: D8.self)
-    return unsafeBitCast(D8(x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3]), to: F16.self)
+    return unsafeBitCast(D8(x[0], x[1], x[4], x[5], y[0], y[1], y[4], y[5]), to: F16.self)
 }
-@inline(__always) @usableFromInline func hi256(_ a: F16, _ b: F16) -> F16 {
+@inline(__always) @usableFromInline func odd128d(_ a: F16, _ b: F16) -> F16 {
     let x = unsafeBitCast(a, to: D8.self), y = unsafeBitCast(b, to: D8.self)
-    return unsafeBitCast(D8(x[4], x[5], x[6], x[7], y[4], y[5], y[6], y[7]), to: F16.self)
+    return unsafeBitCast(D8(x[2], x[3], x[6], x[7], y[2], y[3], y[6], y[7]), to: F16.self)
 }
 
 /// Transposes the 16x16 block whose row l is src[l * ld ..< l * ld + 16] and hands its columns to
@@ -313,16 +316,17 @@ func transposeBlock16(_ src: UnsafePointer<Float>, _ ld: Int, _ body: (Int, F16)
     let u4 = lo64(t4, t6), u5 = hi64(t4, t6), u6 = lo64(t5, t7), u7 = hi64(t5, t7)
     let u8 = lo64(t8, t10), u9 = hi64(t8, t10), u10 = lo64(t9, t11), u11 = hi64(t9, t11)
     let u12 = lo64(t12, t14), u13 = hi64(t12, t14), u14 = lo64(t13, t15), u15 = hi64(t13, t15)
-    // stage 3: y = rows 0..<8 (or 8..<16) at columns m and 4+m; z the same at 8+m and 12+m
-    let y0 = lo128(u0, u4), y1 = lo128(u1, u5), y2 = lo128(u2, u6), y3 = lo128(u3, u7)
-    let z0 = hi128(u0, u4), z1 = hi128(u1, u5), z2 = hi128(u2, u6), z3 = hi128(u3, u7)
-    let y4 = lo128(u8, u12), y5 = lo128(u9, u13), y6 = lo128(u10, u14), y7 = lo128(u11, u15)
-    let z4 = hi128(u8, u12), z5 = hi128(u9, u13), z6 = hi128(u10, u14), z7 = hi128(u11, u15)
+    // stage 3: v(m) = [rows 0-3 col m, rows 0-3 col 8+m, rows 4-7 col m, rows 4-7 col 8+m], v'(m) the same at
+    // columns 4+m and 12+m; w, w' the same for rows 8-15
+    let v0 = even128(u0, u4), v1 = even128(u1, u5), v2 = even128(u2, u6), v3 = even128(u3, u7)
+    let p0 = odd128(u0, u4), p1 = odd128(u1, u5), p2 = odd128(u2, u6), p3 = odd128(u3, u7)
+    let w0 = even128(u8, u12), w1 = even128(u9, u13), w2 = even128(u10, u14), w3 = even128(u11, u15)
+    let q0 = odd128(u8, u12), q1 = odd128(u9, u13), q2 = odd128(u10, u14), q3 = odd128(u11, u15)
     // stage 4: whole columns
-    body(0, lo256(y0, y4)); body(1, lo256(y1, y5)); body(2, lo256(y2, y6)); body(3, lo256(y3, y7))
-    body(4, hi256(y0, y4)); body(5, hi256(y1, y5)); body(6, hi256(y2, y6)); body(7, hi256(y3, y7))
-    body(8, lo256(z0, z4)); body(9, lo256(z1, z5)); body(10, lo256(z2, z6)); body(11, lo256(z3, z7))
-    body(12, hi256(z0, z4)); body(13, hi256(z1, z5)); body(14, hi256(z2, z6)); body(15, hi256(z3, z7))
+    body(0, even128d(v0, w0)); body(1, even128d(v1, w1)); body(2, even128d(v2, w2)); body(3, even128d(v3, w3))
+    body(4, even128d(p0, q0)); body(5, even128d(p1, q1)); body(6, even128d(p2, q2)); body(7, even128d(p3, q3))
+    body(8, odd128d(v0, w0)); body(9, odd128d(v1, w1)); body(10, odd128d(v2, w2)); body(11, odd128d(v3, w3))
+    body(12, odd128d(p0, q0)); body(13, odd128d(p1, q1)); body(14, odd128d(p2, q2)); body(15, odd128d(p3, q3))
 }
 
 /// A tile dimension known at compile time: kernels generic over it are specialised once per value, so the
