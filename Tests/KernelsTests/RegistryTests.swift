@@ -29,7 +29,7 @@ final class RegistryTests: XCTestCase {
         let d = MatmulVariants.named(MatmulVariants.defaultName)!
         XCTAssertTrue(d.bitReproducible)
         XCTAssertNil(d.ownThreads)
-        // `tiled` and `threaded` are the same kernel: identical inside the engine (the summary says so)
+        // `tiled` and `threaded` give the same bits (threaded reads the row-major weights; the summary says so)
         let tiled = MatmulVariants.named("tiled")!, threaded = MatmulVariants.named("threaded")!
         XCTAssertEqual(tiled.columnAlignment, threaded.columnAlignment)
         XCTAssertTrue(threaded.summary.contains("same as tiled"), threaded.summary)
