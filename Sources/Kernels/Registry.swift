@@ -161,7 +161,8 @@ public enum AttentionVariants {
 public struct UnknownVariantError: Error, CustomStringConvertible {
     public let kernel: String, name: String, known: [String]
     public var description: String {
-        "unknown \(kernel) variant '\(name)' (known: \(known.joined(separator: ", "))\(kernel == "matmul" ? "; or a shared library ./lib.so[:SYMBOL]" : ""))"
+        // "(known: a, b, c)" first: scripts and tests read the names from it
+        "unknown \(kernel) variant '\(name)' (known: \(known.joined(separator: ", ")))\(kernel == "matmul" ? "; a shared library is named by a path, ./lib.so[:SYMBOL]" : "")"
     }
 }
 
