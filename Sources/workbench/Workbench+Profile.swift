@@ -80,6 +80,8 @@ extension Workbench {
             if let h = hz, !(h >= 1 && h <= 10000) { throw WorkbenchError("--hz must be in 1...10000, got \(h)") }
             guard rounds >= 1 && rounds <= 100 else { throw WorkbenchError("--rounds must be in 1...100, got \(rounds)") }
             _ = try outputs()
+            for (path, flag) in [(folded, "--folded"), (svg, "--svg"), (pprof, "--pprof"), (speedscope, "--speedscope"),
+                                 (keepPerfData, "--keep-perf-data")] { try Paths.checkOutput(path, flag: flag) }
             if workloadChild { return try runChild() }
             let perfBackend = !command.isEmpty || backend == "perf"
             if keepPerfData != nil && !perfBackend { throw WorkbenchError("--keep-perf-data needs the perf backend (--backend perf, or -- CMD)") }

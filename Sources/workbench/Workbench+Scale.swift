@@ -26,10 +26,11 @@ extension Workbench {
             let settings = try ScaleSettings(workload: workload, T: t, maxThreads: maxThreads ?? CPUAffinity.usableCores,
                                              runs: runs, pinning: !noPin)
             let base = try EngineSpec.parse("matmul=\(matmul),attention=\(attention),threads=1").options
+            let progress = ProgressLine("scale")
             let report = try Scaler.run(checkpoint: try model.load(), base: base, settings: settings) { r, n in
-                if !json { FileHandle.standardError.write(Data("\rscale: round \(r)/\(n)".utf8)) }
+                if !json { progress.say("round \(r)/\(n)") }
             }
-            if !json { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            progress.finish()
             print(json ? try LabJSON.string(report) : report.text, terminator: json ? "\n" : "")
         }
     }
