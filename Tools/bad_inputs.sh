@@ -77,7 +77,7 @@ row "profile: --hz 0" profile $M --hz 0
 row "profile: -- missing command" profile -- no-such-command-xyz
 row "profile: defaults on a tiny model" profile $M --duration 0.5 --no-save
 row "scale: --t above maxT" scale $M --t 65
-row "scale: defaults on a tiny model" scale $M --runs 1 --no-pin
+row "scale: defaults on a tiny model" scale $M --runs 1 --no-pin-comparison
 row "scale: unknown workload" scale $M --workload bogus
 row "tune: bad --t" tune $M --t 0
 row "synth: unknown preset" synth "$T/x.bin" --preset huge
