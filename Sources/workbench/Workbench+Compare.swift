@@ -14,7 +14,8 @@ extension Workbench {
             discussion: """
             Kernels:  workbench compare matmul:naive matmul:tiled --shape qkv --t 64
                       workbench compare matmul:naive matmul:tiled --shape 64,768,2304
-                      workbench compare matmul:threaded matmul:./libmine.so[:SYMBOL]   (llm.c's matmul_forward, see README)
+                      # (llm.c's matmul_forward, see README)
+                      workbench compare matmul:threaded matmul:./libmine.so[:SYMBOL]
                       workbench compare attention:naive attention:online --t 64 --c 768 --nh 12 --pos0 0
             Engines:  workbench compare --engine 'matmul=naive' --engine 'matmul=tiled,threads=2' [--model PATH]
                       (keys: matmul, attention, qkv|attproj|fc|fcproj|lmhead (one site's matmul), threads, pin;

@@ -19,8 +19,9 @@ extension Workbench {
             last-level cache (>= 256 MB) so T=1 calls stream them from memory, as a forward pass does.
 
             Examples:
-              workbench kernels                              the registries, numbered, with their traits
-              workbench kernels --time --threads 2 --split   every variant checked, then timed the engine's way
+              workbench kernels   # the registries, numbered, with their traits
+              # every variant checked, then timed the engine's way
+              workbench kernels --time --threads 2 --split
               workbench kernels --time --mm 1,768,3072 --variants naive,threaded --budget 1
             """)
 

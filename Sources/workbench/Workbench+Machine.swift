@@ -14,7 +14,7 @@ extension Workbench {
             fingerprint of the CPU; `compare` uses them as the 100 % lines. --refresh measures again.
 
             Examples:
-              workbench machine                              the cached facts (measured on first use)
+              workbench machine   # the cached facts (measured on first use)
               workbench machine --refresh --json             measure again, print JSON
             """)
 

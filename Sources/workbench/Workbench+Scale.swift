@@ -11,7 +11,7 @@ extension Workbench {
             abstract: "Run a fixed workload on 1...N threads: time, speedup, efficiency, Amdahl serial fraction, usable cores, pinning.",
             discussion: """
             Examples:
-              workbench scale                                prefill T=64 on 1...usable cores, 5 interleaved rounds
+              workbench scale   # prefill T=64 on 1...usable cores, 5 interleaved rounds
               workbench scale --workload generate --max-threads 4 --json
               workbench scale --matmul naive --runs 3 --no-pin-comparison
             """)

@@ -9,8 +9,9 @@ extension Workbench {
             abstract: "Write a synthetic llm.c checkpoint with deterministic random weights.",
             discussion: """
             Examples:
-              workbench synth gpt2_124M.bin                  the 124M shape (the default model), version 3
-              workbench synth tiny.bin --preset tiny         L=2 C=64 V=512 maxT=64, for tests
+              # the 124M shape (the default model), version 3
+              workbench synth gpt2_124M.bin
+              workbench synth tiny.bin --preset tiny   # L=2 C=64 V=512 maxT=64, for tests
               workbench synth m.bin --layers 4 --channels 256 --heads 8 --vocab 1000 --max-t 128
             """)
 

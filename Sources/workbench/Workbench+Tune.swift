@@ -23,7 +23,7 @@ extension Workbench {
             fingerprint and the model's shape.
 
             Examples:
-              workbench tune                                 every site at T=1 and 64, saved to Profiles/tune.json
+              workbench tune   # every site at T=1 and 64, saved to Profiles/tune.json
               workbench tune --t 1,16,64 --threads 2 --budget 1
               workbench run --kernels auto 31373 612         use the choice
             """)
