@@ -26,6 +26,12 @@ extension Workbench {
             (interactive: click to zoom, Search; --inverted, --min-width), --pprof (go tool pprof), --speedscope, \
             --json. Runs are saved as Profiles/runs/<stamp>-<backend>.folded + .json. workbench profile --diff \
             A.folded B.folded [--svg D.svg: B's shape, red grew, blue shrank].
+
+            Examples:
+              workbench profile --svg fg.svg --pprof p.pb.gz   # then: go tool pprof -top p.pb.gz
+              workbench profile --text "hello there" --threads 2 --per-thread
+              workbench profile -- python3 Tools/gpt2_ref.py   # any command, like perf record
+              workbench profile --diff before.folded after.folded --svg diff.svg
             """)
 
         @OptionGroup var model: ModelOption
