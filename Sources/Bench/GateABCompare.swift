@@ -3,7 +3,9 @@
 //
 // Input: for each side, one list of measurements per round (round k of both sides ran back to back, in
 // alternating order, so load, host and cache state hit both alike). Per performance metric:
-//   per-round value      the median of that round's samples, b_k (base) and n_k (new)
+//   per-round value      the lower quartile of that round's samples (shares: the median), b_k (base) and n_k
+//                        (new): a neighbour can only slow a sample down, so the fast end of a process's samples
+//                        is the code's own time and the slow end the machine's (`GateABPolicy.roundValue`)
 //   change               median of the paired ratios n_k / b_k, minus 1 (shares: of the differences n_k - b_k)
 //   interval             distribution-free interval of that median from order statistics: [r_(j), r_(R+1-j)]
 //                        with the largest j whose coverage 1 - 2 P(Bin(R, 1/2) <= j - 1) is at least 95 %
@@ -42,9 +44,15 @@ public struct GateABPolicy: Codable, Equatable, Sendable {
     /// The minimum effect of a metric kind (relative, or points for shares).
     public func minimumEffect(_ kind: MetricKind) -> Double { kind == .share ? minimumSharePoints : minimumEffect }
 
+    /// A measurement's value in one round: the lower quartile of its samples for times, ratios and instruction
+    /// counts (noise only adds time), the median for shares (noise moves them both ways).
+    public static func roundValue(_ m: GateMeasurement) -> Double? {
+        m.kind == .share ? Stats.median(m.samples) : Stats.percentile(m.samples, 0.25)
+    }
+
     /// One line for the report's header.
     public var text: String {
-        String(format: "regression = U test p < %g and median paired change > +%g%% (shares: +%g points) with the whole %g%% interval above 0; inconclusive when an interval reaches past %g x that minimum",
+        String(format: "per process the lower quartile of a metric's samples (shares: the median); regression = U test p < %g and median paired change > +%g%% (shares: +%g points) with the whole %g%% interval above 0; inconclusive when an interval reaches past %g x that minimum",
                alpha, minimumEffect * 100, minimumSharePoints, confidence * 100, resolution)
     }
 }
@@ -82,6 +90,7 @@ public enum GateABCompare {
         var row = GateRow(name: name, kind: kind, unit: unit, baseline: Stats.median(b), now: Stats.median(m), change: nil,
                           threshold: threshold, verdict: .pass)
         row.rounds = n
+        row.baseRounds = b; row.newRounds = m
         guard n > 0 else { row.verdict = .dropped; row.detail = "no rounds measured on both sides"; return row }
         if !(b + m).allSatisfy(\.isFinite) {
             row.verdict = m.allSatisfy(\.isFinite) ? .pass : .regression
@@ -130,10 +139,10 @@ public enum GateABCompare {
             if first.kind.isPerformance {
                 if ms.isEmpty { rows.append(GateRow(name: name, kind: first.kind, unit: first.unit, baseline: bs.first?.value, now: nil,
                                                     change: nil, threshold: nil, verdict: .dropped, detail: "not measured by this build")); continue }
-                if bs.isEmpty { rows.append(GateRow(name: name, kind: first.kind, unit: first.unit, baseline: nil, now: Stats.median(ms.compactMap(\.value)),
+                if bs.isEmpty { rows.append(GateRow(name: name, kind: first.kind, unit: first.unit, baseline: nil, now: Stats.median(ms.compactMap(GateABPolicy.roundValue)),
                                                     change: nil, threshold: nil, verdict: .new, detail: "not measured by the base build")); continue }
-                rows.append(performanceRow(name: name, kind: first.kind, unit: first.unit, base: bs.compactMap(\.value),
-                                           new: ms.compactMap(\.value), policy: policy))
+                rows.append(performanceRow(name: name, kind: first.kind, unit: first.unit, base: bs.compactMap(GateABPolicy.roundValue),
+                                           new: ms.compactMap(GateABPolicy.roundValue), policy: policy))
                 continue
             }
             // Correctness: absolute, every round.

@@ -183,6 +183,9 @@ public struct GateRow: Codable, Equatable, Sendable {
     public var coverage: Double?
     public var p: Double?
     public var rounds: Int?
+    /// A/B only: each round's value of each side (what `change` and `p` are computed from).
+    public var baseRounds: [Double]?
+    public var newRounds: [Double]?
 
     public init(name: String, kind: MetricKind, unit: String, baseline: Double?, now: Double?, change: Double?,
                 threshold: Threshold?, verdict: GateVerdict, attempts: Int = 1, detail: String? = nil) {

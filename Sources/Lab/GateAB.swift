@@ -28,28 +28,67 @@ public final class InProcessGateSide: GateSide {
 }
 
 /// A side measured by a workbench binary through the child protocol (GateProtocol.swift), one process per round.
+///
+/// Identical sources built in two folders gave the same machine code (same kernel addresses, same section sizes)
+/// and yet differed by 3.5 points in one tiny op's share in every one of 12 rounds: the process's start-up
+/// state differs with the length of the executable's path (it is copied onto the stack, which shifts every stack
+/// address) and of the file names it is handed. So every side runs a copy of its binary at a path of the same
+/// length (`<scratch>/<slot>/workbench`, slots of equal length), writes to equally long file names, and gets an
+/// environment padded by a per-round pseudo-random length that is the same for both sides of a round: the
+/// sides of a round start from identical layouts, and layout effects vary from round to round instead of
+/// biasing one side.
 public final class ProcessGateSide: GateSide {
     public let label: String
     public let executable: String
+    let slot: String
     let suite: String, threads: Int, instructions: Bool, calibrationSlowdown: Double?
     let scratch: String
+    private var copy: String?
+    /// A folder where every child's file is kept (`--keep-measurements`), or nil.
+    public var keep: String?
     /// The last child's availability lines.
     public private(set) var availability: [String] = []
 
-    public init(label: String, executable: String, suite: String, threads: Int, instructions: Bool,
+    /// `slot`: a short name, the same length for every side of one A/B ("a", "b"; "s0", "s1", ...).
+    public init(label: String, executable: String, slot: String, suite: String, threads: Int, instructions: Bool,
                 calibrationSlowdown: Double? = nil, scratch: String) {
-        self.label = label; self.executable = executable; self.suite = suite; self.threads = threads
+        self.label = label; self.executable = executable; self.slot = slot; self.suite = suite; self.threads = threads
         self.instructions = instructions; self.calibrationSlowdown = calibrationSlowdown; self.scratch = scratch
     }
 
+    /// The environment padding of round `round`: 0..<4096 characters, the same for every side.
+    static func padding(round: Int) -> String {
+        var z = UInt64(round + 1) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return String(repeating: "x", count: Int((z ^ (z >> 31)) % 4096))
+    }
+
+    /// The binary, copied once to `<scratch>/<slot>/workbench`.
+    func binary() throws -> String {
+        if let copy { return copy }
+        let dir = scratch + "/" + slot
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dst = dir + "/workbench"
+        try? FileManager.default.removeItem(atPath: dst)
+        do { try FileManager.default.copyItem(atPath: executable, toPath: dst) } catch {
+            throw GateInputError("cannot copy \(executable) to \(dst): \(error.localizedDescription)")
+        }
+        chmod(dst, 0o755)
+        copy = dst
+        return dst
+    }
+
     public func measure(round: Int) throws -> [GateMeasurement] {
-        let tag = label.map { $0.isLetter || $0.isNumber ? $0 : "-" }
-        let out = scratch + "/\(String(tag))-round\(round).json", errPath = out + ".stderr"
+        let out = scratch + "/out-\(slot)-round\(round).json", errPath = scratch + "/err-\(slot)-round\(round).txt"
         unlink(out)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
+        p.executableURL = URL(fileURLWithPath: try binary())
         p.arguments = GateProtocol.arguments(suite: suite, round: round, jsonOut: out, threads: threads,
                                              instructions: instructions, calibrationSlowdown: calibrationSlowdown)
+        var env = ProcessInfo.processInfo.environment
+        env["WORKBENCH_GATE_PAD"] = ProcessGateSide.padding(round: round)
+        p.environment = env
         FileManager.default.createFile(atPath: errPath, contents: nil)
         let err = FileHandle(forWritingAtPath: errPath)
         p.standardOutput = FileHandle.nullDevice; p.standardInput = FileHandle.nullDevice
@@ -76,6 +115,11 @@ public final class ProcessGateSide: GateSide {
             throw GateProtocolError("\(label)'s child measured suite \(file.suite) round \(file.round), asked for \(suite) round \(round)")
         }
         availability = file.availability
+        if let keep {
+            let name = keep + "/" + label.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined() + "-round\(round).json"
+            try? FileManager.default.removeItem(atPath: name)
+            try? FileManager.default.copyItem(atPath: out, toPath: name)
+        }
         unlink(out); unlink(errPath)
         return file.measurements
     }

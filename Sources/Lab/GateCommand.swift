@@ -39,6 +39,8 @@ public struct GateRequest: Sendable {
     public var calibrationSlowdown: Double?
     public var markdown: String?
     public var json: String?
+    /// A/B and calibration: keep every child's measurement file in this folder (for analysis).
+    public var keepMeasurements: String?
     /// This binary: the new side of an A/B, the instruction counter's subject, the calibration's children.
     public var executable: String
     /// Where the checkout is (git commands run here; relative paths are relative to the process's directory).
@@ -83,7 +85,14 @@ public enum GateCommand {
             outputs.append(out)
         }
         for out in outputs { try checkWritable(out) }
-        let scratch = NSTemporaryDirectory() + "/workbench-gate-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        if let k = r.keepMeasurements {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: k, isDirectory: &isDir), isDir.boolValue else {
+                throw GateInputError("--keep-measurements: folder \(k) does not exist")
+            }
+        }
+        // Fixed-width name: a child's allocations then have the same sizes whatever its pid (see ProcessGateSide).
+        let scratch = NSTemporaryDirectory() + String(format: "/workbench-gate-%07d-%08x", getpid(), UInt32.random(in: 0...UInt32.max))
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
 
@@ -228,8 +237,11 @@ public enum GateCommand {
                           log: @escaping (String) -> Void) throws -> GateOutcome {
         if GateBaseBuild.configuration == "debug" { log("gate: warning: calibrating a debug build; CI gates release builds") }
         let c = try GateCalibration.run(suite: spec.name, plan: r.plan, policy: r.policy, side: { p in
-            ProcessGateSide(label: p.map { $0 == 0 ? "control" : String(format: "+%g%%", $0) } ?? "base", executable: r.executable,
-                            suite: spec.name, threads: r.threads, instructions: false, calibrationSlowdown: p ?? 0, scratch: scratch)
+            let s = ProcessGateSide(label: p.map { $0 == 0 ? "control" : String(format: "+%g%%", $0) } ?? "base", executable: r.executable,
+                                    slot: String(format: "s%04.0f", p.map { $0 * 10 } ?? 9999), suite: spec.name, threads: r.threads,
+                                    instructions: false, calibrationSlowdown: p ?? 0, scratch: scratch)
+            s.keep = r.keepMeasurements
+            return s
         }, log: log)
         if let json = r.json {
             let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -341,10 +353,12 @@ public enum GateCommand {
             instructionLine = line
             instructions = c != nil
         }
-        let baseSide = ProcessGateSide(label: "base \(rev.short)", executable: bin, suite: spec.name, threads: r.threads,
+        let baseSide = ProcessGateSide(label: "base \(rev.short)", executable: bin, slot: "a", suite: spec.name, threads: r.threads,
                                        instructions: instructions, scratch: scratch)
-        let newSide = ProcessGateSide(label: "this build", executable: r.executable, suite: spec.name, threads: r.threads,
+        let newSide = ProcessGateSide(label: "this build", executable: r.executable, slot: "b", suite: spec.name, threads: r.threads,
                                       instructions: instructions, scratch: scratch)
+        baseSide.keep = r.keepMeasurements
+        newSide.keep = r.keepMeasurements
         let run = try GateAB.run(base: baseSide, new: newSide, plan: r.plan, policy: r.policy, reference: baseline, log: log)
         var availability = newSide.availability.filter { !$0.hasPrefix("instructions:") }
         availability.append(instructionLine)
@@ -358,7 +372,7 @@ public enum GateCommand {
         let k = run.base.count
         report.notes = [
             "comparison: A/B, this build (\(r.executable)) against base \(rev.text)\(r.against == nil ? ", the baseline's commit" : ""), built in \(GateBaseBuild.folder(rev, root: root)) (\(String(format: "%.0f s", built)))",
-            "rounds: \(k) per side, interleaved (base first in odd rounds), each a fresh `gate --measure` process; \(String(format: "%.0f s", run.seconds)) measuring",
+            "rounds: \(k) per side, interleaved (base first in odd rounds), each a fresh `gate --measure` process of a copy of each binary at paths of equal length, the environment padded per round; \(String(format: "%.0f s", run.seconds)) measuring",
             "correctness: absolute, every round, against \(baseline == nil ? "the base build (no baseline at \(path))" : "the committed baseline \(path)")",
         ] + run.notes
         return try finish(report, r, seconds: monotonicSeconds() - t0)

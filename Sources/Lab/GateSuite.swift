@@ -253,13 +253,16 @@ public struct GateSuite {
     // MARK: kernels
 
     /// Times the yardsticks and the bodies interleaved on the thread's CPU clock; returns each body's per-round
-    /// ratio to the yardstick its second element names, with that yardstick's time multiplied by its scale.
+    /// times divided by the yardstick its second element names: the yardstick's lower quartile over the rounds,
+    /// times its scale. Not round by round: on a shared machine a sample can only be slowed by the neighbours
+    /// (their cache traffic, a lost core), never sped up, and a 2 ms kernel sample and a 16 ms yardstick sample
+    /// next to each other are slowed by different amounts, so per-round pairing added the yardstick's noise to
+    /// every ratio (Notes/gates.md). The fast end of the yardstick's samples is its own time.
     func ratiosToYardsticks(_ yards: [(body: () -> Void, scale: Double)], _ bodies: [(() -> Void, Int)]) -> [[Double]] {
         let samples = GateTiming.interleaved(yards.map(\.body) + bodies.map(\.0), rounds: spec.rounds,
                                              minimumSampleSeconds: spec.minimumSampleSeconds)
-        return bodies.enumerated().map { i, b in
-            GateMeasurement.pairedRatios(samples[yards.count + i], to: samples[b.1].map { $0 * yards[b.1].scale })
-        }
+        let units = yards.indices.map { (Stats.percentile(samples[$0], 0.25) ?? .nan) * yards[$0].scale }
+        return bodies.enumerated().map { i, b in samples[yards.count + i].map { $0 / units[b.1] } }
     }
 
     /// Every matmul variant on `sites` at T rows: checked against the reference, then timed against the

@@ -52,6 +52,8 @@ extension Workbench {
         var json: String?
         @Option(help: "A/B: rounds per side on a quiet machine (busy: +2; undecided metrics: up to 2x, at most 20).")
         var rounds: Int?
+        @Option(help: "A/B and --calibrate: keep every child's measurement file (JSON) in this folder, for analysis.")
+        var keepMeasurements: String?
         @Option(help: "Baseline comparison: re-measurements of a metric past its threshold before it fails.")
         var retries = 2
         @Option(help: "With --update-baseline: runs of the suite combined into the baseline (thresholds then cover the spread between runs).")
@@ -94,6 +96,7 @@ extension Workbench {
             r.calibrationSlowdown = calibrationSlowdown
             r.markdown = markdown
             r.json = json
+            r.keepMeasurements = keepMeasurements
             if let rounds {
                 r.plan = GateABPlan(rounds: rounds, busyRounds: rounds + 2, maxRounds: min(20, 2 * rounds), step: 2)
             }
