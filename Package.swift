@@ -58,11 +58,13 @@ let package = Package(
         .target(name: "Experiments", dependencies: ["Kernels"], swiftSettings: kernelFlags),
         // GPT-2's byte-level BPE: text <-> ids, as tiktoken gives them; .tiktoken / llm.c / Hugging Face files.
         .target(name: "Tokenizer", swiftSettings: engineFlags),
+        // `workbench report` (only the CLI depends on it): one self-contained HTML page, charts by its own SVG writer.
+        .target(name: "Report", dependencies: ["Lab", "Profiling", "GPT2", "Kernels", "Bench"]),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer",
+                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
@@ -78,6 +80,7 @@ let package = Package(
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "workbench"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["Fixtures"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),
