@@ -14,7 +14,7 @@ import PackageDescription
 /// Kernel code is compiled for the build machine's CPU in every configuration: without a target CPU,
 /// swiftc lowers SIMD fused multiply-adds to a libm call per lane (~50x slower). `-Ounchecked` drops
 /// the bounds checks the kernels do not need (they work on raw pointers whose sizes the caller checks).
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"])]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "native", "-Xllvm", "-align-all-functions=6"])]  // 64-byte function starts: a kernel performs the same wherever the code before it ends (Notes/gates.md)
 let engineFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "native"])]
 
 let package = Package(

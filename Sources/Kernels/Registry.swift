@@ -96,8 +96,7 @@ public enum MatmulVariants {
         MatmulVariant(name: "tiled", summary: "8x32 register tiles (one FMA chain per output) over weights packed once in 32-column panels; alone on one thread, in the engine split like threaded",
                       columnAlignment: matmulPanelWidth, prepare: preparePanels, kernel: tiledKernel),
         // 3
-        MatmulVariant(name: "threaded", summary: "tiled, its columns split across the worker pool (whole panels per worker); inside the engine the same as tiled",
-                      columnAlignment: matmulPanelWidth, standaloneOnPool: true, prepare: preparePanels, kernel: tiledKernel),
+        threaded,  // MatmulTiled.swift: tiled's arithmetic over the row-major weights (no packed copy), split across the pool
         // 4
         MatmulVariant(name: "blas", summary: "OpenBLAS cblas_sgemm + bias, on OpenBLAS's own threads (not bit-reproducible across T)",
                       standaloneOnPool: true, bitReproducible: false,
@@ -162,7 +161,8 @@ public enum AttentionVariants {
 public struct UnknownVariantError: Error, CustomStringConvertible {
     public let kernel: String, name: String, known: [String]
     public var description: String {
-        "unknown \(kernel) variant '\(name)' (known: \(known.joined(separator: ", "))\(kernel == "matmul" ? "; or a shared library ./lib.so[:SYMBOL]" : ""))"
+        // "(known: a, b, c)" first: scripts and tests read the names from it
+        "unknown \(kernel) variant '\(name)' (known: \(known.joined(separator: ", ")))\(kernel == "matmul" ? "; a shared library is named by a path, ./lib.so[:SYMBOL]" : "")"
     }
 }
 

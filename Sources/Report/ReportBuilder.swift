@@ -19,7 +19,7 @@ public struct ReportRequest: Sendable {
     public var output: String
     /// The command line, for the provenance section.
     public var command: [String]
-    /// Where a measuring run looks for the gate's last verdict (`workbench gate --json Profiles/FILE.json`).
+    /// Where a measuring run looks for the gate's last verdict (`workbench gate --report-json Profiles/FILE.json`).
     public var profilesDirectory: String
 
     public init(source: Source, output: String, command: [String], profilesDirectory: String = "Profiles") {

@@ -13,7 +13,7 @@
 //   profile run  Profiles/runs/<stamp>-<backend>.json+.folded backend, requestedHz        flame graph, op breakdown
 //   folded       --folded FILE, *.folded                     (file name)                 flame graph
 //   timings      workbench run --timings-json FILE           forwards, forwardMs, ops    op breakdown
-//   gate         workbench gate --json FILE                  suite, rows, baselinePath   gate
+//   gate         workbench gate --report-json FILE                  suite, rows, baselinePath   gate
 //   skipped      gate baselines (metrics), tuning files (matmul, attention, fingerprint): recognised, not drawn
 import Bench
 import Foundation
@@ -352,7 +352,7 @@ public enum ReportInputs {
         } else if keys.isSuperset(of: ["suite", "rows", "baselinePath"]) {
             saved.gates.append((f, try decode(GateReport.self, "`workbench gate --json`")))
         } else if keys.isSuperset(of: ["suite", "metrics", "environment"]) {
-            saved.skipped.append("\(f) (a gate baseline, not a verdict: run `workbench gate --json FILE`)")
+            saved.skipped.append("\(f) (a gate baseline, not a verdict: run `workbench gate --report-json FILE`)")
         } else if keys.contains("fingerprint") && keys.contains("matmul") {
             saved.skipped.append("\(f) (a tuning file)")
         } else {
@@ -431,7 +431,7 @@ public enum ReportInputs {
             doc.scaling.append(scaling(sc, source: SectionSource(commands: ["workbench scale --json"], files: [f])))
         }
         if let g = s.gates.max(by: { modificationDate($0.file) < modificationDate($1.file) }) {
-            doc.gate = gate(g.report, source: SectionSource(commands: ["workbench gate --json \(g.file)"], files: [g.file]))
+            doc.gate = gate(g.report, source: SectionSource(commands: ["workbench gate --report-json \(g.file)"], files: [g.file]))
         }
         for sk in s.skipped { doc.notes.append("not drawn: \(sk)") }
         if doc.machine == nil { doc.notes.append("no machine facts: add `workbench machine --json > DIR/machine.json`") }
@@ -442,7 +442,7 @@ public enum ReportInputs {
         return doc
     }
 
-    /// The newest gate verdict (`workbench gate --json FILE`) among the JSON files directly in `dir`, if any.
+    /// The newest gate verdict (`workbench gate --report-json FILE`) among the JSON files directly in `dir`, if any.
     public static func latestGate(in dir: String) -> (file: String, report: GateReport)? {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
         var best: (String, GateReport, String)?

@@ -101,10 +101,10 @@ public enum ReportMeasurements {
 
         step(5, "gate verdict in \(profilesDirectory)/")
         if let g = ReportInputs.latestGate(in: profilesDirectory) {
-            doc.gate = ReportInputs.gate(g.report, source: SectionSource(commands: ["workbench gate --json \(g.file)"], files: [g.file],
+            doc.gate = ReportInputs.gate(g.report, source: SectionSource(commands: ["workbench gate --report-json \(g.file)"], files: [g.file],
                                                                           detail: "the newest gate verdict saved in \(profilesDirectory)/ (not measured by the report)"))
         } else {
-            doc.notes.append("no gate verdict in \(profilesDirectory)/: `workbench gate --json \(profilesDirectory)/gate-last.json` saves one for the next report")
+            doc.notes.append("no gate verdict in \(profilesDirectory)/: `workbench gate --report-json \(profilesDirectory)/gate-last.json` saves one for the next report")
         }
         log(String(format: "report: measured in %.1f s", Double(monotonicNanos() - started) / 1e9))
         return doc

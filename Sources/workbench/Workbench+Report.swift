@@ -13,8 +13,12 @@ extension Workbench {
             Measures a short fixed set on the model (a profile of prefills and decode steps with the per-op timers, \
             a thread sweep, every matmul variant at a compute-bound and a memory-bound shape; the gate's last verdict \
             from Profiles/ if saved), or reads saved results with --from DIR: the JSON of machine --json, compare --json, \
-            scale --json, profile --json (or Profiles/runs pairs, *.folded), run --timings-json, gate --json. \
+            scale --json, profile --json (or Profiles/runs pairs, *.folded), run --timings-json, gate --report-json. \
             The page has inline SVG, CSS and script only: it opens from disk in any browser and prints cleanly.
+
+            Examples:
+              workbench report --quick --out report.html
+              workbench report --from results/ --out saved.html
             """)
 
         @Option(help: "The HTML file to write.")

@@ -29,7 +29,7 @@ final class RegistryTests: XCTestCase {
         let d = MatmulVariants.named(MatmulVariants.defaultName)!
         XCTAssertTrue(d.bitReproducible)
         XCTAssertNil(d.ownThreads)
-        // `tiled` and `threaded` are the same kernel: identical inside the engine (the summary says so)
+        // `tiled` and `threaded` give the same bits (threaded reads the row-major weights; the summary says so)
         let tiled = MatmulVariants.named("tiled")!, threaded = MatmulVariants.named("threaded")!
         XCTAssertEqual(tiled.columnAlignment, threaded.columnAlignment)
         XCTAssertTrue(threaded.summary.contains("same as tiled"), threaded.summary)
@@ -78,7 +78,13 @@ final class RegistryTests: XCTestCase {
 
     func testResolve() throws {
         XCTAssertEqual(try MatmulVariants.resolve("tiled").name, "tiled")
-        XCTAssertThrowsError(try MatmulVariants.resolve("nope")) { XCTAssertTrue("\($0)".contains("unknown matmul variant 'nope'")) }
+        XCTAssertThrowsError(try MatmulVariants.resolve("nope")) { e in
+            // "(known: a, b, c)" lists exactly the registry's names (scripts and the reference tests read it)
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("unknown matmul variant 'nope'"), text)
+            guard let open = text.range(of: "(known: "), let close = text[open.upperBound...].firstIndex(of: ")") else { return XCTFail(text) }
+            XCTAssertEqual(text[open.upperBound..<close].components(separatedBy: ", "), MatmulVariants.all.map(\.name))
+        }
         XCTAssertThrowsError(try AttentionVariants.resolve("nope")) { XCTAssertTrue("\($0)".contains("unknown attention variant 'nope'")) }
     }
 
