@@ -586,6 +586,7 @@ public enum Charts {
         case "incorrect": return "#8b0000"
         case "new": return "#edc948"
         case "dropped": return "#9c755f"
+        case "inconclusive": return "#f28e2b"
         default: return "#bab0ac"
         }
     }
@@ -602,18 +603,21 @@ public enum Charts {
         }
         let unplotted = g.rows.filter { $0.used == nil }.count
         var legend = counts.map { LegendItem(label: "\($0.0) (\($0.1))", color: gateColor($0.0), kind: .marker(.circle)) }
-        legend.append(LegendItem(label: "threshold", color: Palette.problem, kind: .line(dash: "5 3")))
+        let ab = g.mode == "ab"
+        legend.append(LegendItem(label: ab ? "minimum effect" : "threshold", color: Palette.problem, kind: .line(dash: "5 3")))
+        if g.rows.contains(where: { $0.usedLow != nil }) { legend.append(LegendItem(label: "95 % interval of the change", color: "#555", kind: .line(dash: nil))) }
         let labelW = 170.0, rowH = 26.0
-        let used = g.rows.compactMap(\.used)
+        let used = g.rows.compactMap(\.used) + g.rows.compactMap(\.usedLow) + g.rows.compactMap(\.usedHigh)
         let lo = max(-3, min(-0.5, used.min() ?? 0)), hi = min(3, max(1.25, used.max() ?? 1))
         let area = PlotArea(x: labelW, y: 10, width: width - labelW - 30, height: max(rowH, Double(families.count) * rowH))
         let legendY = area.bottom + 62
-        let note = unplotted > 0 ? "\(unplotted) metric\(unplotted == 1 ? "" : "s") not drawn: exact text (tokens), new, dropped or not compared here" : ""
+        let note = unplotted > 0 ? "\(unplotted) metric\(unplotted == 1 ? "" : "s") not drawn: exact text (tokens), new, dropped, not compared here, or without a yardstick" : ""
         let height = legendY + Double(estimateLegendRows(legend, maxWidth: width - area.x - 10)) * 18 + (note.isEmpty ? 0 : 18) + 4
         var svg = SVG(width: width, height: height, title: "Gate: how much of its threshold each metric used (\(g.summary))")
         let x = LinearScale(nice: lo...hi, range: (area.x, area.right), target: 8)
-        svg.bottomAxis(x, area: area, label: "change as a share of the threshold (0 = as the baseline, 1 = at the threshold; left = better)")
-        svg.line(x1: x(1), y1: area.y, x2: x(1), y2: area.bottom, stroke: Palette.problem, class: "threshold", dash: "5 3", tooltip: "the threshold")
+        svg.bottomAxis(x, area: area, label: ab ? "change as a share of the minimum effect (A/B: 0 = as the base build, 1 = the smallest reported change; left = better)"
+                                                : "change as a share of the threshold (0 = as the baseline, 1 = at the threshold; left = better)")
+        svg.line(x1: x(1), y1: area.y, x2: x(1), y2: area.bottom, stroke: Palette.problem, class: "threshold", dash: "5 3", tooltip: ab ? "the minimum effect" : "the threshold")
         svg.line(x1: x(0), y1: area.y, x2: x(0), y2: area.bottom, stroke: "#777", class: "unity", tooltip: "the baseline")
         for (i, f) in families.enumerated() {
             let cy = area.y + (Double(i) + 0.5) * rowH
@@ -621,8 +625,12 @@ public enum Charts {
             for (k, r) in g.rows.filter({ $0.family == f }).enumerated() {
                 guard let u = r.used else { continue }
                 let jitter = (Double(k) * 0.618_033_988_75).truncatingRemainder(dividingBy: 1) - 0.5
-                let px = x(min(max(u, x.domain.lowerBound), x.domain.upperBound))
-                svg.circle(cx: px, cy: cy + jitter * rowH * 0.6, r: r.fails ? 5 : 3.5, fill: gateColor(r.status), stroke: r.fails ? "#000" : "none",
+                func clamp(_ v: Double) -> Double { x(min(max(v, x.domain.lowerBound), x.domain.upperBound)) }
+                let px = clamp(u), py = cy + jitter * rowH * 0.6
+                if let lo = r.usedLow, let hi = r.usedHigh {
+                    svg.line(x1: clamp(lo), y1: py, x2: clamp(hi), y2: py, stroke: gateColor(r.status), class: "interval")
+                }
+                svg.circle(cx: px, cy: py, r: r.fails ? 5 : 3.5, fill: gateColor(r.status), stroke: r.fails ? "#000" : "none",
                            class: "gatedot", tooltip: "\(r.name): \(r.verdict), change \(r.change) of threshold \(r.threshold)" + (r.detail.map { " (\($0))" } ?? ""))
             }
         }

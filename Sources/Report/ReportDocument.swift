@@ -267,16 +267,24 @@ public struct GateSection: Codable, Equatable, Sendable {
         /// How much of its threshold the change used: 1 = at the threshold, above 1 = past it, below 0 = better
         /// than the baseline (nil where there is no numeric comparison: exact text, new, dropped, skipped).
         public var used: Double?
+        /// A/B: the change's confidence interval on the same scale as `used`.
+        public var usedLow: Double?
+        public var usedHigh: Double?
         public init(name: String, baseline: String, now: String, change: String, threshold: String, verdict: String,
-                    status: String, fails: Bool, detail: String?, kind: String = "", used: Double? = nil) {
+                    status: String, fails: Bool, detail: String?, kind: String = "", used: Double? = nil,
+                    usedLow: Double? = nil, usedHigh: Double? = nil) {
             self.name = name; self.baseline = baseline; self.now = now; self.change = change; self.threshold = threshold
             self.verdict = verdict; self.status = status; self.fails = fails; self.detail = detail; self.kind = kind; self.used = used
+            self.usedLow = usedLow; self.usedHigh = usedHigh
         }
         /// The row of the gate chart: the metric family and kind ("matmul · ratio").
         public var family: String { "\(name.split(separator: "/").first.map(String.init) ?? name) · \(kind)" }
     }
     public var summary: String
     public var passed: Bool
+    /// "baseline" (against the committed numbers: the scale is each metric's threshold) or "ab" (this build
+    /// against another measured in the same run: the scale is the minimum effect a verdict needs).
+    public var mode: String
     public var header: [String]
     public var rows: [Row]
     public var source: SectionSource

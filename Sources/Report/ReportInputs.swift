@@ -13,7 +13,7 @@
 //   profile run  Profiles/runs/<stamp>-<backend>.json+.folded backend, requestedHz        flame graph, op breakdown
 //   folded       --folded FILE, *.folded                     (file name)                 flame graph
 //   timings      workbench run --timings-json FILE           forwards, forwardMs, ops    op breakdown
-//   gate         workbench gate --report-json FILE                  suite, rows, baselinePath   gate
+//   gate         workbench gate --report-json FILE           suite, rows, baselinePath   gate (baseline or A/B mode)
 //   skipped      gate baselines (metrics), tuning files (matmul, attention, fingerprint): recognised, not drawn
 import Bench
 import Foundation
@@ -114,34 +114,34 @@ public enum ReportInputs {
     // MARK: gate
 
     public static func gate(_ g: GateReport, source: SectionSource) -> GateSection {
-        GateSection(summary: g.summaryLine, passed: g.exitCode == .success, header: g.headerLines,
+        GateSection(summary: g.summaryLine, passed: g.exitCode == .success, mode: g.mode.rawValue, header: g.headerLines,
                     rows: g.rows.map { r in
-                        GateSection.Row(name: r.name, baseline: r.baselineText, now: r.nowText, change: r.changeText, threshold: r.thresholdText,
-                                        verdict: r.verdictText, status: r.verdict.rawValue, fails: r.verdict.fails, detail: r.detail,
-                                        kind: r.kind.rawValue, used: used(r))
+                        let u = used(r, policy: g.abPolicy)
+                        return GateSection.Row(name: r.name, baseline: r.baselineText, now: r.nowText, change: r.changeText, threshold: r.thresholdText,
+                                               verdict: r.verdictText, status: r.verdict.rawValue, fails: r.verdict.fails, detail: r.detail,
+                                               kind: r.kind.rawValue, used: u?.value, usedLow: u?.low, usedHigh: u?.high)
                     },
                     source: source)
     }
 
-    /// The share of its threshold a gate row's change used (see `GateSection.Row.used`).
-    static func used(_ r: GateRow) -> Double? {
-        guard r.verdict != .new, r.verdict != .dropped, r.verdict != .skipped, let t = r.threshold else { return nil }
+    /// The share of its yardstick a gate row's change used (see `GateSection.Row.used`), and its interval (A/B):
+    /// the row's threshold when it has one (baseline mode), else the A/B policy's minimum effect.
+    static func used(_ r: GateRow, policy: GateABPolicy?) -> (value: Double, low: Double?, high: Double?)? {
+        guard r.verdict != .new, r.verdict != .dropped, r.verdict != .skipped else { return nil }
+        let scale: Double?
         switch r.kind {
-        case .ratio, .time, .instructions:
-            guard let c = r.change, let rel = t.relative, rel > 0, c.isFinite else { return nil }
-            return c / rel
-        case .share:
-            guard let c = r.change, let a = t.absolute, a > 0 else { return nil }
-            return c / a
+        case .ratio, .time, .instructions: scale = r.threshold?.relative ?? policy?.minimumEffect
+        case .share: scale = r.threshold?.absolute ?? policy?.minimumSharePoints
         case .checksum:
-            guard let c = r.change, let a = t.absolute, a > 0 else { return nil }
-            return abs(c) / a
+            guard let c = r.change, let a = r.threshold?.absolute, a > 0 else { return nil }
+            return (abs(c) / a, nil, nil)
         case .bound:
-            guard let n = r.now, let a = t.absolute, a > 0 else { return nil }
-            return n / a
-        case .exact:
-            return nil
+            guard let n = r.now, let a = r.threshold?.absolute, a > 0 else { return nil }
+            return (n / a, nil, nil)
+        case .exact: return nil
         }
+        guard let c = r.change, c.isFinite, let k = scale, k > 0 else { return nil }
+        return (c / k, r.low.map { $0 / k }, r.high.map { $0 / k })
     }
 
     // MARK: compare --json, kernels --time --json, scale --json (Lab's reports)
@@ -257,7 +257,7 @@ public enum ReportInputs {
     }
 
     /// The kinds the report reads, for error messages.
-    public static let knownKinds = "machine --json, compare --json, kernels --time --json, scale --json, profile --json or a saved profile (.folded + .json), run --timings-json, gate --json"
+    public static let knownKinds = "machine --json, compare --json, kernels --time --json, scale --json, profile --json or a saved profile (.folded + .json), run --timings-json, gate --report-json"
 
     /// Reads every *.json and *.folded file in `dir` and its subfolders (two levels), by kind. Throws
     /// `ReportError` for a missing folder, an unreadable or garbled file, a JSON of a kind the report does not
@@ -350,7 +350,10 @@ public enum ReportInputs {
         } else if keys.isSuperset(of: ["forwards", "forwardMs", "ops"]) {
             saved.timings.append((f, try decode(TimingsReport.self, "`workbench run --timings-json`")))
         } else if keys.isSuperset(of: ["suite", "rows", "baselinePath"]) {
-            saved.gates.append((f, try decode(GateReport.self, "`workbench gate --json`")))
+            guard keys.contains("schema") && keys.contains("mode") else {
+                throw ReportError("\(f): a gate report of an older workbench (no schema/mode): run `workbench gate --report-json FILE` again")
+            }
+            saved.gates.append((f, try decode(GateReport.self, "`workbench gate --report-json`")))
         } else if keys.isSuperset(of: ["suite", "metrics", "environment"]) {
             saved.skipped.append("\(f) (a gate baseline, not a verdict: run `workbench gate --report-json FILE`)")
         } else if keys.contains("fingerprint") && keys.contains("matmul") {

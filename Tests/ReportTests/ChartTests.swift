@@ -53,6 +53,13 @@ final class ChartTests: XCTestCase {
         XCTAssertTrue(charts[0].contains("untimed glue"), charts[0])
         XCTAssertTrue(charts[5].contains("1 metric not drawn"), charts[5])
         XCTAssertTrue(charts[5].contains("regression (1)"), charts[5])
+        // A/B: the yardstick is the minimum effect, and each change has its interval.
+        var ab = d.gate!
+        ab.mode = "ab"
+        ab.rows[0].usedLow = 4; ab.rows[0].usedHigh = 9
+        let abChart = Charts.gateMargins(ab)
+        XCTAssertTrue(abChart.contains("minimum effect") && abChart.contains("95 % interval of the change"), abChart)
+        XCTAssertTrue(abChart.contains("class=\"interval\""), abChart)
         XCTAssertTrue(Charts.machine(d.machine!).contains("read 20 GB/s with 1 thread, 40 GB/s with 2"))
     }
 
@@ -127,7 +134,7 @@ enum Sample {
         d.scaling = [ScalingSection(workload: "prefill T=64", engine: "matmul=threaded", points: [.init(threads: 1, seconds: [0.2, 0.21, 0.19]),
                                                                                                  .init(threads: 2, seconds: [0.11, 0.112, 0.115])],
                                     serialFraction: 0.1, usableCores: 1.93, cpusReported: 2, warnings: [], source: source)]
-        d.gate = GateSection(summary: "FAIL: 1 regression of 3 metrics", passed: false, header: ["suite quick"],
+        d.gate = GateSection(summary: "FAIL: 1 regression of 3 metrics", passed: false, mode: "baseline", header: ["suite quick"],
                              rows: [.init(name: "matmul/tiled/T64", baseline: "0.03x", now: "0.05x", change: "+66%", threshold: "+10%", verdict: "REGRESSION (3 runs)", status: "regression", fails: true, detail: "slower", kind: "ratio", used: 6.6),
                                     .init(name: "share/fc", baseline: "50%", now: "51%", change: "+1 pts", threshold: "+2 pts", verdict: "ok", status: "pass", fails: false, detail: nil, kind: "share", used: 0.5),
                                     .init(name: "new/metric", baseline: "-", now: "1x", change: "-", threshold: "-", verdict: "new", status: "new", fails: false, detail: nil)],

@@ -26,7 +26,6 @@ final class ReportCLITests: XCTestCase {
     }
 
     func testFromSavedResultsDrawsEverySection() throws {
-        throw XCTSkip("Fixtures/gate.json predates the A/B gate report (fields mode, schema): re-make it with `workbench gate --report-json`")
         let out = Run.path("from.html")
         let r = try Run.workbench(["report", "--from", ReportCLITests.fixtures, "--out", out])
         XCTAssertEqual(r.status, 0, r.summary)
@@ -41,7 +40,6 @@ final class ReportCLITests: XCTestCase {
     }
 
     func testQuickOnTheTinyModel() throws {
-        throw XCTSkip("Fixtures/gate.json predates the A/B gate report (fields mode, schema): re-make it with `workbench gate --report-json`")
         let model = try Run.tinyModel.get()
         let out = Run.path("quick.html")
         // Run in a folder whose Profiles/ holds a saved gate verdict: the page shows it.
