@@ -80,7 +80,7 @@ final class GateSuiteTests: XCTestCase {
         defer { unlink(bad); unlink(old) }
         assertInputError(try GateCommand.loadBaseline(bad, spec: .quick, suite: suite), mentions: [bad, "not a gate baseline"])
         assertInputError(try GateCommand.loadBaseline(old, spec: .quick, suite: suite),
-                         mentions: ["format 1", "`workbench gate --quick --update-baseline --runs 5`"])
+                         mentions: ["format 1", "`workbench gate --quick --update-baseline --runs 5 --baseline \(old)`"])
     }
 
     // MARK: the calibration slowdown

