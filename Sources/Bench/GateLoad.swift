@@ -70,7 +70,7 @@ public enum MachineLoad {
         let stat = (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap(parseStat)
         let own = (try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8)).flatMap(parseSelfStat)
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.flatMap { Double($0) }
-        return LoadSnapshot(nanos: benchNanos(), loadAverage: load, busyJiffies: stat?.busy, stealJiffies: stat?.steal,
+        return LoadSnapshot(nanos: monotonicNanos(), loadAverage: load, busyJiffies: stat?.busy, stealJiffies: stat?.steal,
                             totalJiffies: stat?.total, ownJiffies: own)
     }
 

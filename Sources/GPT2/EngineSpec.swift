@@ -13,7 +13,8 @@ public struct EngineSpecError: Error, CustomStringConvertible, Equatable {
 ///   matmul=NAME             every matmul site's variant
 ///   qkv|attproj|fc|fcproj|lmhead=NAME   one site's variant (wins over matmul=, whatever the order)
 ///   attention=NAME, threads=K (1...256), pin | pin=true|false, kernels=auto (the tuning file's choice)
-/// e.g. `matmul=tiled,qkv=simd,threads=2,pin`. An empty spec or `default` means the engine's defaults.
+/// e.g. `matmul=tiled,qkv=simd,threads=2,pin`. An empty spec or `default` means the engine's defaults. A matmul
+/// NAME may be a shared library (`matmul=./libmine.so[:SYMBOL]`, see `MatmulVariants.resolve`).
 public struct EngineSpec: Sendable {
     /// The spec as written ("default" for the defaults).
     public var text: String
@@ -36,7 +37,9 @@ public struct EngineSpec: Sendable {
         if trimmed.isEmpty || trimmed == "default" { return EngineSpec(text: "default", options: o, tuned: false) }
         var sites: [(MatmulSite, MatmulVariant)] = []
         func variant<V>(_ resolve: (String) throws -> V, _ v: String) throws -> V {
-            do { return try resolve(v) } catch { throw EngineSpecError("engine spec '\(text)': \(error)") }
+            do { return try resolve(v) }
+            catch let e as SharedLibraryError { throw e }  // already one line naming the library
+            catch { throw EngineSpecError("engine spec '\(text)': \(error)") }
         }
         for item in trimmed.split(separator: ",") {
             let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -39,11 +39,12 @@ extension GPT2Model {
     /// position pick the next token with the sampler. With the KV cache, the prompt is prefilled in one batched
     /// forward and each new token costs one position; without, every step recomputes the whole prefix.
     /// `firstLogits` receives the logits [T, V] of the first forward pass; `onToken` each new token.
-    /// Returns the generated tokens (not the prompt).
+    /// Returns the generated tokens (not the prompt). Throws `GenerationError` when a step's logits are not
+    /// finite (NaN or infinite weights), naming the position and the first non-finite weight.
     @discardableResult
     public func generate(_ request: GenerationRequest,
                          firstLogits: ((UnsafeBufferPointer<Float>, _ T: Int) -> Void)? = nil,
-                         onToken: (Int32) -> Void = { _ in }) -> [Int32] {
+                         onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
         precondition(request.V == config.V && request.maxT == config.maxT, "generate: request checked against another model shape")
         let (prompt, n, sampler, kvCache) = (request.prompt, request.n, request.sampler, request.kvCache)
         var tokens = prompt
@@ -59,6 +60,8 @@ extension GPT2Model {
             }
             if first, let firstLogits { firstLogits(logits, tokens.count) }
             let probs = probabilities
+            // One NaN or infinite logit makes the softmax's sum NaN, and so every probability: one element tells.
+            if !probs[0].isFinite { throw GenerationError(nonFiniteMessage(position: step - 1)) }
             let next = Int32(sampler == .mult ? sampleMult(probs) : argmax(probs))
             tokens.append(next)
             generated.append(next)
@@ -67,12 +70,29 @@ extension GPT2Model {
         return generated
     }
 
+    /// What a non-finite step says: the position, and where the first non-finite parameter is (a scan made
+    /// only once something went wrong).
+    func nonFiniteMessage(position: Int) -> String {
+        var msg = "the logits at position \(position) are not finite (NaN or infinite)"
+        let names = ["wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb", "ln2w", "ln2b",
+                     "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"]
+        var p = checkpoint.parameters
+        for (name, n) in zip(names, config.parameterSizes) {
+            if let i = (0..<n).first(where: { !p[$0].isFinite }) {
+                msg += ": \(checkpoint.path) has a non-finite weight, \(name)[\(i)] = \(p[i])"
+                return msg
+            }
+            p += n
+        }
+        return msg
+    }
+
     /// `generate(_:)` for a prompt and n given directly (checked by `GenerationRequest`).
     @discardableResult
     public func generate(prompt: [Int32], n: Int, sampler: Sampler = .mult, kvCache: Bool = true,
                          firstLogits: ((UnsafeBufferPointer<Float>, _ T: Int) -> Void)? = nil,
                          onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
-        generate(try GenerationRequest(prompt: prompt, n: n, sampler: sampler, kvCache: kvCache, config: config),
+        try generate(try GenerationRequest(prompt: prompt, n: n, sampler: sampler, kvCache: kvCache, config: config),
                  firstLogits: firstLogits, onToken: onToken)
     }
 }

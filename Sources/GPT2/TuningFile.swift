@@ -76,7 +76,10 @@ public struct TuningFile: Codable, Sendable {
         catch { throw EngineSpecError("\(path) is not a valid tuning file (\(error.localizedDescription)): re-run `workbench tune`") }
         for (site, name) in f.matmul {
             guard MatmulSite(rawValue: site) != nil else { throw EngineSpecError("\(path): unknown matmul site '\(site)'") }
-            guard MatmulVariants.named(name) != nil else { throw EngineSpecError("\(path): unknown matmul variant '\(name)' for \(site)") }
+            // resolve, not named: a tuned choice may be a shared library (loaded here, once)
+            do { _ = try MatmulVariants.resolve(name) }
+            catch let e as SharedLibraryError { throw EngineSpecError("\(path): the choice for \(site) is unusable: \(e)") }
+            catch { throw EngineSpecError("\(path): unknown matmul variant '\(name)' for \(site)") }
         }
         if let a = f.attention, AttentionVariants.named(a) == nil { throw EngineSpecError("\(path): unknown attention variant '\(a)'") }
         return f

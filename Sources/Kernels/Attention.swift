@@ -59,20 +59,25 @@ public struct AttentionArgs {
 }
 
 /// One attention variant: a name, a one-line description, the kernel over a range of work items.
-public struct AttentionVariant: Sendable {
+public struct AttentionVariant: KernelVariant {
     public let name: String
     public let summary: String
     /// Whether `runStandalone` (compare, tune, the gate) spreads the call across the pool; inside the engine
     /// every variant is split across the pool (`run(_:on:)`).
     public let standaloneOnPool: Bool
+    /// Whether each item's result has the same bits whatever pos0, T, the item split and the worker (so the
+    /// KV cache on or off gives the same tokens).
+    public let bitReproducible: Bool
     /// The largest normalised error against the reference allowed on random inputs (`KernelError`).
     public let tolerance: Double
     /// Does items `items`, using the scratch row of worker `ith`.
     public let kernel: @Sendable (AttentionArgs, Range<Int>, _ ith: Int) -> Void
 
-    public init(name: String, summary: String, standaloneOnPool: Bool = false, tolerance: Double = KernelError.fp32Tolerance,
+    public init(name: String, summary: String, standaloneOnPool: Bool = false, bitReproducible: Bool = true,
+                tolerance: Double = KernelError.fp32Tolerance,
                 kernel: @escaping @Sendable (AttentionArgs, Range<Int>, Int) -> Void) {
-        self.name = name; self.summary = summary; self.standaloneOnPool = standaloneOnPool; self.tolerance = tolerance
+        self.name = name; self.summary = summary; self.standaloneOnPool = standaloneOnPool
+        self.bitReproducible = bitReproducible; self.tolerance = tolerance
         self.kernel = kernel
     }
 

@@ -44,9 +44,6 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// A previously packed copy, if any.
     public func existingPacked(_ key: String) -> UnsafePointer<Float>? { packed[key].map { UnsafePointer($0) } }
-
-    /// Bytes held by re-packed copies.
-    public var packedBytes: Int { packed.count * rows * cols * MemoryLayout<Float>.size }
 }
 
 /// The arguments of one matmul call. out: [T, OC], inp: [T, C], weight: [OC, C], bias: [OC] or nil.
@@ -70,8 +67,22 @@ public struct MatmulArgs {
     public var flops: Double { 2 * Double(T) * Double(C) * Double(OC) }
 }
 
+/// What the registries, the Lab and `workbench kernels` need of any variant, matmul or attention.
+public protocol KernelVariant: Sendable {
+    /// The name users give (`--matmul NAME`); unique in its registry.
+    var name: String { get }
+    /// One line: what the variant does.
+    var summary: String { get }
+    /// Whether `runStandalone` spreads the call across the pool.
+    var standaloneOnPool: Bool { get }
+    /// Whether each output element has the same bits whatever T, the split and the thread count.
+    var bitReproducible: Bool { get }
+    /// The largest normalised error against the reference allowed (`KernelError`).
+    var tolerance: Double { get }
+}
+
 /// One matmul variant: a name, a one-line description, and the kernel over a range of output columns.
-public struct MatmulVariant: Sendable {
+public struct MatmulVariant: KernelVariant {
     public let name: String
     public let summary: String
     /// Output-column split granularity when the work is divided across workers (keeps tiles whole).

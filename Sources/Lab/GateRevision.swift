@@ -171,4 +171,4 @@ public enum GateBaseBuild {
     }
 }
 
-func monotonicSeconds() -> Double { Double(benchNanos()) / 1e9 }
+func monotonicSeconds() -> Double { Double(monotonicNanos()) / 1e9 }

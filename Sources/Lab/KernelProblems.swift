@@ -2,8 +2,11 @@ import Foundation
 import GPT2
 import Kernels
 
+// The problems the Lab checks and times variants on: random inputs in [-1, 1) from a seed (SplitMix64), the
+// reference variant's output, and the one correctness check (`KernelError` against the reference).
+
 /// A matmul problem with random inputs (fixed seed) and the reference output, owning its buffers:
-/// what `compare`, `tune` and `gate` check a variant against before they time it.
+/// what `compare`, `tune`, `kernels --time` and `gate` check a variant against before they time it.
 public final class MatmulProblem {
     public let T: Int, C: Int, OC: Int
     public let inp: UnsafeMutablePointer<Float>
@@ -31,6 +34,7 @@ public final class MatmulProblem {
         MatmulArgs(out: o ?? out, inp: inp, weight: weight, bias: bias, T: T, OC: OC)
     }
     public var flops: Double { args().flops }
+    /// Bytes of the weight one call reads (OC rows of C floats).
     public var weightBytes: Double { Double(OC * C * MemoryLayout<Float>.size) }
 
     /// Runs `v` the engine's way (columns split across `pool`) into a NaN-filled output and returns its errors.
@@ -39,12 +43,10 @@ public final class MatmulProblem {
         return check { v.run($0, on: pool) }
     }
 
-    /// Runs `body` into a NaN-filled output and returns its errors; `perturb` is added to the first output
-    /// element before the comparison (how tests exercise the WRONG path).
-    public func check(perturb: Float? = nil, _ body: (MatmulArgs) -> Void) -> KernelError {
+    /// Runs `body` into a NaN-filled output and returns its errors against the reference.
+    public func check(_ body: (MatmulArgs) -> Void) -> KernelError {
         out.initialize(repeating: .nan, count: T * OC)
         body(args())
-        if let perturb { out[0] += perturb }
         return KernelError(out, reference, count: T * OC)
     }
 }
@@ -81,11 +83,10 @@ public final class AttentionProblem {
         return check { v.run($0, on: pool) }
     }
 
-    /// Runs `body` into a NaN-filled output and returns its errors (`perturb` as for matmul).
-    public func check(perturb: Float? = nil, _ body: (AttentionArgs) -> Void) -> KernelError {
+    /// Runs `body` into a NaN-filled output and returns its errors against the reference.
+    public func check(_ body: (AttentionArgs) -> Void) -> KernelError {
         out.initialize(repeating: .nan, count: T * C)
         body(args())
-        if let perturb { out[0] += perturb }
         return KernelError(out, reference, count: T * C)
     }
 }

@@ -18,7 +18,7 @@ struct ModelOption: ParsableArguments {
 
 /// Kernel variants and threads of the engine, written as flags; they become one `EngineSpec`.
 struct EngineFlags: ParsableArguments {
-    @Option(help: "Matmul variant for every matmul (see `workbench kernels`).")
+    @Option(help: "Matmul variant for every matmul (see `workbench kernels`), or a shared library ./libmine.so[:SYMBOL] with llm.c's matmul_forward.")
     var matmul: String?
     @Option(help: "Attention variant (see `workbench kernels`).")
     var attention: String?
@@ -61,5 +61,35 @@ struct EngineFlags: ParsableArguments {
         try spec.applyTuning(file: tuneFile, config: config, fingerprint: Bench.Machine.fingerprint(), warn: note)
         spec.options.timers = timers
         return spec.options
+    }
+}
+
+/// The runner's progress on stderr once a run takes more than a second: rewritten in place on a terminal,
+/// a line every 5 s otherwise. `finish()` clears the line.
+final class ProgressLine {
+    private let label: String
+    private let tty = isatty(2) != 0
+    private let start = monotonicNanos()
+    private var lastPrint = 0.0
+    private var printed = false
+
+    init(_ label: String) { self.label = label }
+
+    func update(_ p: RunnerProgress) {
+        let t = secondsSince(start)
+        guard t > 1, t - lastPrint >= (tty ? 0.25 : 5) else { return }
+        lastPrint = t
+        let target = p.phase == .warmup ? "" : String(format: " of >= %d runs and >= %.0f s", p.options.minimumRuns, p.options.budgetSeconds)
+        let line = String(format: "%@: %@ round %d%@, %.1f s", label, p.phase.rawValue, p.rounds, target, t)
+        if tty { FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8)); printed = true } else { note(line) }
+    }
+
+    func finish() { if printed { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+
+    /// A plain "label: what" update: rewritten in place on a terminal, a line (at most every 5 s) otherwise.
+    func say(_ what: String) {
+        let t = secondsSince(start)
+        if tty { FileHandle.standardError.write(Data(("\r\(label): \(what)\u{1B}[K").utf8)); printed = true }
+        else if t - lastPrint >= 5 { lastPrint = t; note("\(label): \(what)") }
     }
 }

@@ -31,6 +31,11 @@ extension Workbench {
             CI: swift build -c release --product workbench && .build/release/workbench gate --markdown gate.md
             Child protocol (both builds of an A/B speak it): workbench gate --measure --suite S --round K --json-out F \
             [--threads N] [--no-instructions] [--calibration-slowdown PERCENT]
+            
+            Examples:
+              workbench gate                                  # A/B against the baseline's commit (what CI runs)
+              workbench gate --against HEAD~1 --quick
+              workbench gate --calibrate                      # which injected slowdowns it catches here
             """)
 
         @Option(help: "Baseline file (default: Profiles/baseline.json; Profiles/baseline-quick.json for --quick).")
@@ -50,7 +55,7 @@ extension Workbench {
         @Option(help: "Also write a Markdown summary (for a pull-request comment) to this file.")
         var markdown: String?
         @Option(help: "Also write the whole report as JSON to this file.")
-        var json: String?
+        var reportJson: String?
         @Option(help: "A/B: rounds per side on a quiet machine (busy: +2; undecided metrics: up to 2x, at most 20).")
         var rounds: Int?
         @Option(help: "A/B and --calibrate: keep every child's measurement file (JSON) in this folder, for analysis.")
@@ -96,7 +101,7 @@ extension Workbench {
             r.instructions = !noInstructions
             r.calibrationSlowdown = calibrationSlowdown
             r.markdown = markdown
-            r.json = json
+            r.json = reportJson
             r.keepMeasurements = keepMeasurements
             if let rounds {
                 r.plan = GateABPlan(rounds: rounds, busyRounds: rounds + 2, maxRounds: min(20, 2 * rounds), step: 2)

@@ -164,4 +164,72 @@ final class ModelTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(o.summary.contains("matmul=naive"))
         XCTAssertTrue(o.summary.contains("threads=1"))
     }
+
+    /// The engine defaults (`threaded` matmul over the row-major weights, `online` attention, chunked
+    /// scheduling): logits bit-identical for 1, 2, 3 and 5 workers, and between a prefill of all positions
+    /// and one-position decode steps through the KV cache.
+    func testDefaultKernelsAreBitIdenticalAcrossWorkersAndTheCache() throws {
+        let p = "\(dir)/model.bin"
+        if !FileManager.default.fileExists(atPath: p) { try SyntheticCheckpoint.write(to: p, config: Self.config, seed: 21) }
+        let ckpt = try Checkpoint(path: p)
+        let tokens: [Int32] = [3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 9, 3, 2, 38, 4, 6]
+        var reference: [Float]?
+        for threads in [1, 2, 3, 5] {
+            let m = GPT2Model(checkpoint: ckpt, options: EngineOptions(matmul: MatmulVariants.named("threaded")!,
+                                                                        attention: AttentionVariants.named("online")!, threads: threads))
+            let full = Array(m.forward(tokens, pos0: 0, allLogits: true))
+            if let reference {
+                XCTAssertEqual(full.map(\.bitPattern), reference.map(\.bitPattern), "\(threads) workers")
+            } else {
+                reference = full
+            }
+            m.resetCache()
+            _ = m.forward(Array(tokens.prefix(2)), pos0: 0)
+            for t in 2..<tokens.count {
+                let step = Array(m.forward([tokens[t]], pos0: t))
+                let row = Array(full[(t * Self.config.V)..<((t + 1) * Self.config.V)])
+                XCTAssertEqual(step.map(\.bitPattern), row.map(\.bitPattern), "\(threads) workers, position \(t) decoded alone")
+            }
+        }
+    }
+
+    func testLoadTimeIsReportedOutsideTheForwardPasses() throws {
+        let m = try model()
+        XCTAssertGreaterThan(m.checkpoint.loadNanos, 0)
+        XCTAssertGreaterThan(m.timers.loadNanos, m.checkpoint.loadNanos)
+        try m.generate(prompt: [1, 2], n: 5)
+        m.timers.reset()
+        XCTAssertGreaterThan(m.timers.loadNanos, 0, "reset keeps the load time")
+        try m.generate(prompt: [1, 2], n: 5)
+        let r = m.timers.report()
+        XCTAssertNotNil(r.loadMs)
+        XCTAssertTrue(r.table().contains("\nload "), r.table())
+        let json = try JSONEncoder().encode(r)
+        let back = try JSONDecoder().decode(TimingsReport.self, from: json)
+        XCTAssertEqual(back.loadMs, r.loadMs)
+        // a report without the field (older JSON) still decodes
+        var old = try JSONSerialization.jsonObject(with: json) as! [String: Any]
+        old.removeValue(forKey: "loadMs")
+        XCTAssertNil(try JSONDecoder().decode(TimingsReport.self, from: JSONSerialization.data(withJSONObject: old)).loadMs)
+    }
+}
+
+final class NonFiniteWeightsTests: XCTestCase {
+    /// One NaN weight: generation stops with a message naming the position and the first bad weight.
+    func testNaNWeightIsAnErrorNamingIt() throws {
+        let path = NSTemporaryDirectory() + "/nan-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SyntheticCheckpoint.write(to: path, config: .tiny, seed: 3)
+        let h = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        let wteCount = GPT2Config.tiny.Vp * GPT2Config.tiny.C
+        try h.seek(toOffset: UInt64(CheckpointFormat.headerBytes + (wteCount + 5) * 4))  // wpe[5]
+        var nan = Float.nan
+        h.write(Data(bytes: &nan, count: 4))
+        try h.close()
+        let m = GPT2Model(checkpoint: try Checkpoint(path: path))
+        XCTAssertThrowsError(try m.generate(prompt: [1], n: 4)) { e in
+            let s = "\(e)"
+            XCTAssertTrue(s.contains("position 0") && s.contains("wpe[5]"), s)
+        }
+    }
 }

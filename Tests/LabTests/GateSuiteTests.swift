@@ -24,7 +24,7 @@ final class GateSuiteTests: XCTestCase {
     func ratio(_ name: String) -> BaselineMetric {
         BaselineMetric(name: name, kind: .ratio, unit: "x", value: 1, spread: 0, samples: 9, threshold: Threshold(relative: 0.5))
     }
-    func assertInputError<T>(_ body: @autoclosure () throws -> T, mentions: [String], file: StaticString = #filePath, line: UInt = #line) {
+    func assertInputError<R>(_ body: @autoclosure () throws -> R, mentions: [String], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), file: file, line: line) { e in
             XCTAssertTrue(e is GateInputError, "\(type(of: e)): \(e)", file: file, line: line)
             let s = String(describing: e)

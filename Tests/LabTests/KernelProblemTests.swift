@@ -4,6 +4,8 @@ import XCTest
 
 final class KernelProblemTests: XCTestCase {
     /// Every registered variant passes its own tolerance on an odd shape, the engine's way.
+    override func setUp() { _ = experimentsRegistered }
+
     func testEveryVariantWithinItsTolerance() {
         let pool = WorkerPool(count: 3)
         let p = MatmulProblem(T: 7, C: 40, OC: 70, seed: 3)
@@ -18,10 +20,11 @@ final class KernelProblemTests: XCTestCase {
         }
     }
 
-    /// The WRONG path: a perturbed output fails the check.
+    /// The WRONG path: a variant off by 1 on one element fails the check.
     func testPerturbedOutputFails() {
         let p = MatmulProblem(T: 1, C: 16, OC: 8)
-        let e = p.check(perturb: 1) { MatmulVariants.reference.runStandalone($0, pool: nil) }
+        let e = p.check(perturbedMatmul(1), pool: WorkerPool(count: 1))
         XCTAssertFalse(e.passes(KernelError.fp32Tolerance))
+        XCTAssertEqual(e.maxAbs, 1, accuracy: 1e-6)
     }
 }

@@ -60,7 +60,7 @@ final class GateCLITests: XCTestCase {
         for attempt in 1...2 {
             // Four re-measurements (default 2): a test machine may be far busier than a CI runner.
             let r = try Subprocess.workbench(["gate", "--quick", "--baseline-only", "--no-instructions", "--retries", "4", "--baseline", p]
-                                             + (attempt == 2 ? ["--markdown", md, "--json", json] : []), timeout: 300)
+                                             + (attempt == 2 ? ["--markdown", md, "--report-json", json] : []), timeout: 300)
             let failing = r.stdoutLines.filter { $0.contains("  REGRESSION") || $0.contains("  INCORRECT") }
             XCTAssertEqual(r.status, 0, "run \(attempt) failed on: \(failing)\n\(r.summary)")
             XCTAssertTrue(r.stdout.contains("\nPASS: "), "run \(attempt): \(r.summary)")
