@@ -6,7 +6,7 @@
 //     ratio to a frozen yardstick (Yardsticks.swift) interleaved in the same rounds, single-threaded on the
 //     thread's CPU clock; per variant also the geometric mean over the shapes of one token count (the summary a
 //     uniform slowdown fails). Memory-bound shapes (T <= 4) cycle through weight copies larger than twice the
-//     last-level cache (GateColdWeights.swift), so their weights come from memory as in a real decode step;
+//     last-level cache (Lab's ColdWeights), so their weights come from memory as in a real decode step;
 //   - a whole generation on the tiny synthetic model and on the 124M-shaped one with the engine's default variants:
 //     time to the first token and per later token (one thread, CPU clock), each op's share of each prefill and
 //     decode forward pass (per-op timers), the token stream, and a checksum of the logits;
@@ -148,6 +148,11 @@ public struct GateSuite {
     /// Matmuls with at most this many rows are memory-bound: timed on cold weights, against the streaming
     /// yardstick (but the reference, a scalar compute-bound loop, against the naive one).
     public static let memoryBoundRows = 4
+    /// Bytes of cold weight copies (Lab's ColdWeights) a memory-bound timing cycles through: twice the largest
+    /// cache, at least 64 MiB. Twice is enough for a copy to be evicted before its next use and keeps a gate
+    /// process to seconds (ColdWeights' own default, 8x the LLC for compare's long runs, is 840 MiB per shape on
+    /// a 105 MiB-L3 host).
+    public static let coldBytes: Int = max(2 * (Bench.Machine.caches().map(\.bytes).max() ?? 32 << 20), 64 << 20)
 
     /// `scratch`: a folder for the tiny checkpoints (created if missing; the caller removes it).
     public init(spec: GateSuiteSpec, threads: Int = 1, slowdowns: [Slowdown] = [], selection: GateSelection = .all,
@@ -176,7 +181,7 @@ public struct GateSuite {
         var lines = [
             "ratios: \(matmulVariants.count) matmul variants (\(matmulVariants.map(\.name).joined(separator: ", "))) on \(shapes) \(spec.shapesLabel) shapes"
             + (selection == .calibration ? "" : ", \(attentionVariants.count) attention variants (\(attentionVariants.map(\.name).joined(separator: ", "))) on \(spec.attentionShapes.count)")
-            + ", each / a frozen yardstick timed in the same rounds (the references: the naive loop; the SIMD matmuls: a SIMD dot-product loop, or for T <= \(GateSuite.memoryBoundRows) a weight stream over cold weight copies > \(GateColdWeights.minimumBytes >> 20) MiB; the SIMD attentions: the FMA peak for their flops), one thread, CPU clock; per variant, the geometric mean over the shapes of each T",
+            + ", each / a frozen yardstick timed in the same rounds (the references: the naive loop; the SIMD matmuls: a SIMD dot-product loop, or for T <= \(GateSuite.memoryBoundRows) a weight stream over cold weight copies > \(GateSuite.coldBytes >> 20) MiB; the SIMD attentions: the FMA peak for their flops), one thread, CPU clock; per variant, the geometric mean over the shapes of each T",
         ]
         if selection == .all {
             lines.append("times and op shares: generation on \(spec.generations.map { "the \($0.label) model" }.joined(separator: " and ")) with the default variants (matmul \(MatmulVariants.defaultName), attention \(AttentionVariants.defaultName)), \(threads == 1 ? "one thread, CPU clock" : "\(threads) threads, wall clock")")
@@ -282,8 +287,8 @@ public struct GateSuite {
             let pool = self.pool
             let memoryBound = T <= GateSuite.memoryBoundRows
             // Memory-bound: every call (variants and stream alike) takes the next cold copy of the weight.
-            let cold = GateColdWeights(weight, buffers: buffers, bytes: memoryBound ? GateColdWeights.minimumBytes : 0)
-            for v in matmulVariants { for w in cold.copies { v.prepare(w) } }
+            let cold = ColdWeights(weight, totalBytes: memoryBound ? GateSuite.coldBytes : 0)
+            for v in matmulVariants { cold.prepare(v) }
             func args(_ o: UnsafeMutablePointer<Float>, _ w: WeightMatrix) -> MatmulArgs {
                 MatmulArgs(out: o, inp: inp, weight: w, bias: bias, T: T, OC: OC)
             }
@@ -334,7 +339,7 @@ public struct GateSuite {
                                             : "the frozen SIMD16 dot-product loop's time")
                     : "the frozen naive loop's time" + (yardRows < T ? " (on \(yardRows) rows, x\(T / yardRows))" : "")
                     + (v.name == reference && yardRows < T ? "; the reference itself timed on \(yardRows) rows, x\(T / yardRows)" : "")
-                let where_ = memoryBound ? ", cold weights: \(cold.copies.count) copies, \(cold.bytes >> 20) MiB" : ""
+                let where_ = memoryBound ? ", cold weights: \(cold.copies.count) copies, \(cold.totalBytes >> 20) MiB" : ""
                 ms.append(GateMeasurement(name: "matmul/\(v.name)/\(site.rawValue)/T\(T)", kind: .ratio, unit: "x", samples: r,
                                           note: "time of \(v.name) on \(site.rawValue) (OC=\(OC), C=\(C), T=\(T)\(where_)) / \(unit)"))
             }

@@ -80,7 +80,19 @@ final class GateSuiteTests: XCTestCase {
         defer { unlink(bad); unlink(old) }
         assertInputError(try GateCommand.loadBaseline(bad, spec: .quick, suite: suite), mentions: [bad, "not a gate baseline"])
         assertInputError(try GateCommand.loadBaseline(old, spec: .quick, suite: suite),
-                         mentions: ["format 1", "`workbench gate --quick --update-baseline --runs 5`"])
+                         mentions: ["format 1", "`workbench gate --quick --update-baseline --runs 5 --baseline \(old)`"])
+    }
+
+    /// The comparison with the numbers refuses a baseline measured with another protocol (what its metrics meant).
+    func testTheNumbersOfAnOlderProtocolAreNotCompared() throws {
+        let suite = try quickSuite("protocol")
+        var old = baseline([ratio("matmul/naive/qkv/T32")])
+        old.protocolVersion = nil
+        let r = GateRequest(executable: "/nonexistent/workbench")
+        assertInputError(try GateCommand.compareWithBaseline(r, spec: .quick, suite: suite, path: "old.json", baseline: old,
+                                                             reason: "--baseline-only", scratch: scratch("protocol"), log: { _ in }),
+                         mentions: ["old.json holds numbers of gate protocol 1", "protocol \(GateProtocol.version)",
+                                    "`workbench gate --quick --update-baseline --runs 5 --baseline old.json`"])
     }
 
     // MARK: the calibration slowdown
