@@ -118,6 +118,10 @@ public struct Baseline: Codable, Equatable, Sendable {
     public var date: String
     /// `git rev-parse HEAD` where it was made, if that worked.
     public var commit: String?
+    /// The version of the gate's protocol (what each metric means: shapes, yardsticks, statistics) the numbers
+    /// were measured with; nil in baselines made before it was recorded (protocol 1). The comparison with the
+    /// numbers refuses another version; an A/B uses only the correctness values and the commit.
+    public var protocolVersion: Int?
     public var environment: BaselineEnvironment
     /// Which metric families were measured, and why any were not ("instructions: unavailable (...)").
     public var availability: [String]

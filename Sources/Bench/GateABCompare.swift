@@ -11,8 +11,10 @@
 //                        with the largest j whose coverage 1 - 2 P(Bin(R, 1/2) <= j - 1) is at least 95 %
 //                        (R = 6: [min, max], 96.9 %; fewer rounds cannot reach 95 %, the coverage is shown)
 //   p                    two-sided Mann-Whitney U test of {b_k} against {n_k} (compare.py's test)
-//   verdict              regression   p < alpha, change > minimum effect, and the whole interval above 0
-//                        improvement  p < alpha, change < -minimum effect, and the whole interval below 0
+//   verdict              regression   p < alpha / m, change > minimum effect, and the whole interval above 0
+//                        improvement  p < alpha / m, change < -minimum effect, and the whole interval below 0
+//                        (m: the performance metrics compared in this run, ~110 for the full suite: Bonferroni,
+//                        so that the chance of any false alarm in a run of identical code stays below alpha)
 //                        inconclusive otherwise, when the interval reaches past `resolution` x the minimum
 //                                     effect (a regression that large could hide in the scatter)
 //                        pass         otherwise
@@ -22,8 +24,10 @@ import Foundation
 
 /// How the A/B decides. Every number is stated in the report's header.
 public struct GateABPolicy: Codable, Equatable, Sendable {
-    /// Significance level of the U test.
+    /// Family-wise significance level: a metric's U test must reach alpha / m, m the metrics compared.
     public var alpha: Double
+    /// Unadjusted level at which a metric above the minimum effect is suspected and measured longer.
+    public var screen: Double
     /// Least coverage wanted of the interval.
     public var confidence: Double
     /// The smallest relative change reported as a regression or an improvement (ratios, times, instructions).
@@ -33,9 +37,9 @@ public struct GateABPolicy: Codable, Equatable, Sendable {
     /// A metric whose interval reaches past this many minimum effects without a verdict is inconclusive.
     public var resolution: Double
 
-    public init(alpha: Double = 0.05, confidence: Double = 0.95, minimumEffect: Double = 0.05, minimumSharePoints: Double = 1.5,
-                resolution: Double = 3) {
-        self.alpha = alpha; self.confidence = confidence; self.minimumEffect = minimumEffect
+    public init(alpha: Double = 0.01, screen: Double = 0.05, confidence: Double = 0.95, minimumEffect: Double = 0.05,
+                minimumSharePoints: Double = 4, resolution: Double = 3) {
+        self.alpha = alpha; self.screen = screen; self.confidence = confidence; self.minimumEffect = minimumEffect
         self.minimumSharePoints = minimumSharePoints; self.resolution = resolution
     }
 
@@ -52,8 +56,8 @@ public struct GateABPolicy: Codable, Equatable, Sendable {
 
     /// One line for the report's header.
     public var text: String {
-        String(format: "per process the lower quartile of a metric's samples (shares: the median); regression = U test p < %g and median paired change > +%g%% (shares: +%g points) with the whole %g%% interval above 0; inconclusive when an interval reaches past %g x that minimum",
-               alpha, minimumEffect * 100, minimumSharePoints, confidence * 100, resolution)
+        String(format: "per process the lower quartile of a metric's samples (shares: the median); regression = U test p < %g/m (m metrics compared) and median paired change > +%g%% (shares: +%g points) with the whole %g%% interval above 0; suspected (p < %g, above the minimum) or undecided metrics get more rounds; inconclusive when an interval still reaches past %g x that minimum",
+               alpha, minimumEffect * 100, minimumSharePoints, confidence * 100, screen, resolution)
     }
 }
 
@@ -81,8 +85,9 @@ extension Stats {
 
 public enum GateABCompare {
     /// Compares one performance metric from per-round values of both sides (paired by index).
+    /// `comparisons`: m, the performance metrics compared in the run (the U test must reach alpha / m).
     public static func performanceRow(name: String, kind: MetricKind, unit: String, base: [Double], new: [Double],
-                                      policy: GateABPolicy = .standard) -> GateRow {
+                                      policy: GateABPolicy = .standard, comparisons: Int = 1) -> GateRow {
         let n = min(base.count, new.count)
         let b = Array(base.prefix(n)), m = Array(new.prefix(n))
         let minimum = policy.minimumEffect(kind)
@@ -104,10 +109,11 @@ public enum GateABCompare {
         }
         let p = Stats.mannWhitney(b, m)?.p ?? 1
         row.change = change; row.low = ci.low; row.high = ci.high; row.coverage = ci.coverage; row.p = p
-        if p < policy.alpha && change > minimum && ci.low > 0 {
+        let alpha = policy.alpha / Double(max(1, comparisons))
+        if p < alpha && change > minimum && ci.low > 0 {
             row.verdict = .regression
-            row.detail = String(format: "p = %.3g, every paired change of %d rounds above 0 (%@ .. %@)", p, n, row.lowText, row.highText)
-        } else if p < policy.alpha && change < -minimum && ci.high < 0 {
+            row.detail = String(format: "p = %.3g < %.2g (%g/%d), %d rounds, interval %@ .. %@", p, alpha, policy.alpha, max(1, comparisons), n, row.lowText, row.highText)
+        } else if p < alpha && change < -minimum && ci.high < 0 {
             row.verdict = .improvement
         } else if ci.high > policy.resolution * minimum {
             row.verdict = .inconclusive
@@ -132,6 +138,10 @@ public enum GateABCompare {
             return d
         }
         let n = index(new), b = index(base)
+        let m = order.filter { name in
+            guard let f = n[name]?.first, f.kind.isPerformance else { return false }
+            return b[name] != nil
+        }.count
         var rows: [GateRow] = []
         for name in order {
             let ms = n[name] ?? [], bs = b[name] ?? []
@@ -142,7 +152,7 @@ public enum GateABCompare {
                 if bs.isEmpty { rows.append(GateRow(name: name, kind: first.kind, unit: first.unit, baseline: nil, now: Stats.median(ms.compactMap(GateABPolicy.roundValue)),
                                                     change: nil, threshold: nil, verdict: .new, detail: "not measured by the base build")); continue }
                 rows.append(performanceRow(name: name, kind: first.kind, unit: first.unit, base: bs.compactMap(GateABPolicy.roundValue),
-                                           new: ms.compactMap(GateABPolicy.roundValue), policy: policy))
+                                           new: ms.compactMap(GateABPolicy.roundValue), policy: policy, comparisons: m))
                 continue
             }
             // Correctness: absolute, every round.
@@ -172,6 +182,15 @@ public enum GateABCompare {
 }
 
 extension GateRow {
+    /// A/B: whether the row is suspicious enough to measure longer: a regression or an undecided metric, or a change
+    /// past the minimum effect at the unadjusted screening level.
+    public func needsMoreRounds(_ policy: GateABPolicy) -> Bool {
+        guard kind.isPerformance else { return false }
+        if verdict == .regression || verdict == .inconclusive { return true }
+        guard let p, let change else { return false }
+        return p < policy.screen && change > policy.minimumEffect(kind)
+    }
+
     /// The interval's ends as text in the change's unit.
     public var lowText: String { GateRow.changeText(low, kind: kind) }
     public var highText: String { GateRow.changeText(high, kind: kind) }

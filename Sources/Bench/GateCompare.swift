@@ -267,7 +267,8 @@ extension Baseline {
     /// (a non-deterministic token stream cannot be gated). `capped` lists the metrics whose spread was
     /// larger than the policy's cap.
     public static func make(runs: [[GateMeasurement]], policy: GatePolicy, suite: String, date: String, commit: String?,
-                            environment: BaselineEnvironment, availability: [String], path: String = "baseline")
+                            environment: BaselineEnvironment, availability: [String], protocolVersion: Int? = nil,
+                            path: String = "baseline")
         throws -> (baseline: Baseline, capped: [String]) {
         var order: [String] = []
         var byName: [String: [GateMeasurement]] = [:]
@@ -313,8 +314,9 @@ extension Baseline {
                                           samples: withSamples.reduce(0) { $0 + $1.samples.count },
                                           threshold: threshold, note: first.note))
         }
-        let b = Baseline(suite: suite, date: date, commit: commit, environment: environment, availability: availability,
+        var b = Baseline(suite: suite, date: date, commit: commit, environment: environment, availability: availability,
                          metrics: metrics)
+        b.protocolVersion = protocolVersion
         if let p = b.problem() { throw BaselineError(path: path, "cannot be made: \(p)") }
         return (b, capped)
     }

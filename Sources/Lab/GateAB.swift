@@ -138,7 +138,7 @@ public struct GateABPlan: Codable, Equatable, Sendable {
     /// No extension starts after this many seconds of measuring.
     public var budgetSeconds: Double
 
-    public init(rounds: Int = 6, busyRounds: Int = 8, maxRounds: Int = 12, step: Int = 2, budgetSeconds: Double = 720) {
+    public init(rounds: Int = 8, busyRounds: Int = 10, maxRounds: Int = 16, step: Int = 2, budgetSeconds: Double = 780) {
         self.rounds = rounds; self.busyRounds = busyRounds; self.maxRounds = maxRounds; self.step = step
         self.budgetSeconds = budgetSeconds
     }
@@ -196,18 +196,18 @@ public enum GateAB {
                 continue
             }
             run.rows = GateABCompare.rows(base: run.base, new: run.new, reference: reference, policy: policy)
-            let open = run.rows.filter { $0.kind.isPerformance && ($0.verdict == .regression || $0.verdict == .inconclusive) }
+            let open = run.rows.filter { $0.needsMoreRounds(policy) }
             let perRound = roundSeconds.reduce(0, +) / Double(max(1, roundSeconds.count))
             let elapsed = monotonicSeconds() - t0
             guard !open.isEmpty, k < plan.maxRounds else { break }
             guard elapsed + perRound * Double(plan.step) <= plan.budgetSeconds else {
-                run.notes.append(String(format: "%d metric%@ undecided or regressed after %d rounds; no more rounds: the time budget (%.0f s) would be exceeded", open.count, open.count == 1 ? "" : "s", k, plan.budgetSeconds))
+                run.notes.append(String(format: "%d metric%@ suspected or undecided after %d rounds; no more rounds: the time budget (%.0f s) would be exceeded", open.count, open.count == 1 ? "" : "s", k, plan.budgetSeconds))
                 break
             }
             let next = min(plan.maxRounds, k + plan.step)
             let names = open.prefix(3).map(\.name).joined(separator: ", ") + (open.count > 3 ? ", ..." : "")
-            run.notes.append("after \(k) rounds \(open.count) metric\(open.count == 1 ? " was" : "s were") regressed or undecided (\(names)): measured to \(next) rounds")
-            log("gate: \(open.count) metric\(open.count == 1 ? "" : "s") regressed or undecided after \(k) rounds (\(names)): \(next - k) more rounds")
+            run.notes.append("after \(k) rounds \(open.count) metric\(open.count == 1 ? " was" : "s were") suspected or undecided (\(names)): measured to \(next) rounds")
+            log("gate: \(open.count) metric\(open.count == 1 ? "" : "s") suspected or undecided after \(k) rounds (\(names)): \(next - k) more rounds")
             target = next
         }
         run.seconds = monotonicSeconds() - t0

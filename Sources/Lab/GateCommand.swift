@@ -221,7 +221,7 @@ public enum GateCommand {
         let during = MachineLoad.summary(from: load, to: MachineLoad.snapshot())
         let (b, capped) = try Baseline.make(runs: measured, policy: spec.policy, suite: spec.name, date: Provenance.isoDate(),
                                             commit: commit, environment: environment(threads: r.threads),
-                                            availability: availability, path: path)
+                                            availability: availability, protocolVersion: GateProtocol.version, path: path)
         try b.write(to: path)
         var out = baselineTable(b) + "\n"
         for name in capped {
@@ -305,6 +305,10 @@ public enum GateCommand {
     /// The fallback: this build's measurements against the baseline file's numbers and thresholds.
     static func compareWithBaseline(_ r: GateRequest, spec: GateSuiteSpec, suite: GateSuite, path: String, baseline: Baseline,
                                     reason: String, scratch: String, log: @escaping (String) -> Void) throws -> GateOutcome {
+        let made = baseline.protocolVersion ?? 1
+        guard made == GateProtocol.version else {
+            throw GateInputError("no A/B (\(reason)), and baseline \(path) holds numbers of gate protocol \(made) (what its metrics meant then), this build measures protocol \(GateProtocol.version): re-make it with `\(spec.updateCommand(baselinePath: path))`")
+        }
         var notes = ["comparison: this build's numbers against the committed baseline's (no A/B: \(reason)); ratios measured on another host of the same kind can differ by 5-14 %"]
         let before = MachineLoad.sample(seconds: 1)
         var spec = spec

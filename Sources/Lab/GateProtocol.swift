@@ -17,8 +17,11 @@ import Bench
 import Foundation
 
 public enum GateProtocol {
-    /// The protocol's version. Bump it when the arguments or the file change incompatibly.
-    public static let version = 1
+    /// The protocol's version. Bump it when the arguments or the file change incompatibly, or what a metric means
+    /// (its shapes, yardsticks or statistics): an A/B of two builds that measure different things under the same
+    /// names would report the difference as a regression. 1: the first A/B (2026-12-01, naive yardstick at T=64);
+    /// 2: SIMD yardsticks at compute-bound shapes, ratios to the yardstick's lower quartile, cold copies 2x the LLC.
+    public static let version = 2
     /// Where this file lives in the repository (the parent looks for it at the base revision).
     public static let sourcePath = "Sources/Lab/GateProtocol.swift"
     /// The line of this file that states the version (parsed from a base revision's copy).

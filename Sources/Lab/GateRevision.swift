@@ -5,6 +5,7 @@
 //     src/           `git archive <sha>` unpacked (no .git: the repository's worktrees are not touched)
 //     build/         `swift build -c <config> --product workbench --scratch-path build`
 //     build.log      the build's output (its last error line is quoted when it fails)
+//     exported       stamp: src/ is complete (an interrupted build resumes on the same files)
 //     built          stamp: written after a successful build, holds the binary's path
 //     lock           flock(2): two gate runs never build the same revision at once
 //
@@ -121,12 +122,16 @@ public enum GateBaseBuild {
             log("gate: base \(rev.short) already built: \(bin)")
             return bin
         }
-        let src = dir + "/src", scratch = dir + "/build", logPath = dir + "/build.log"
-        try? FileManager.default.removeItem(atPath: src)
-        try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
-        // git archive | tar -x: the revision's tracked files, nothing else.
-        let export = shell("git -C \(quote(root)) archive --format=tar \(rev.sha) | tar -x -C \(quote(src))")
-        guard export.status == 0 else { throw GateInputError("cannot export revision \(rev.short): \(export.lastLine)") }
+        let src = dir + "/src", scratch = dir + "/build", logPath = dir + "/build.log", exported = dir + "/exported"
+        // git archive | tar -x: the revision's tracked files, nothing else. Exported once: an interrupted build
+        // resumes on the same files (same times), so it continues instead of starting over.
+        if !FileManager.default.fileExists(atPath: exported) {
+            try? FileManager.default.removeItem(atPath: src)
+            try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+            let export = shell("git -C \(quote(root)) archive --format=tar \(rev.sha) | tar -x -C \(quote(src))")
+            guard export.status == 0 else { throw GateInputError("cannot export revision \(rev.short): \(export.lastLine)") }
+            FileManager.default.createFile(atPath: exported, contents: Data(rev.sha.utf8))
+        }
         // The same dependency versions as this checkout, without asking the network when they are cached.
         for f in ["Package.resolved", ".package.resolved"] where FileManager.default.fileExists(atPath: root + "/" + f) {
             try? FileManager.default.copyItem(atPath: root + "/" + f, toPath: src + "/" + f)

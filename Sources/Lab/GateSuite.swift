@@ -6,7 +6,7 @@
 //     ratio to a frozen yardstick (Yardsticks.swift) interleaved in the same rounds, single-threaded on the
 //     thread's CPU clock; per variant also the geometric mean over the shapes of one token count (the summary a
 //     uniform slowdown fails). Memory-bound shapes (T <= 4) cycle through weight copies larger than twice the
-//     last-level cache (GateColdWeights.swift), so their weights come from memory as in a real decode step;
+//     last-level cache (Lab's ColdWeights), so their weights come from memory as in a real decode step;
 //   - a whole generation on the tiny synthetic model and on the 124M-shaped one with the engine's default variants:
 //     time to the first token and per later token (one thread, CPU clock), each op's share of each prefill and
 //     decode forward pass (per-op timers), the token stream, and a checksum of the logits;
@@ -148,6 +148,11 @@ public struct GateSuite {
     /// Matmuls with at most this many rows are memory-bound: timed on cold weights, against the streaming
     /// yardstick (but the reference, a scalar compute-bound loop, against the naive one).
     public static let memoryBoundRows = 4
+    /// Bytes of cold weight copies (Lab's ColdWeights) a memory-bound timing cycles through: twice the largest
+    /// cache, at least 64 MiB. Twice is enough for a copy to be evicted before its next use and keeps a gate
+    /// process to seconds (ColdWeights' own default, 8x the LLC for compare's long runs, is 840 MiB per shape on
+    /// a 105 MiB-L3 host).
+    public static let coldBytes: Int = max(2 * (Bench.Machine.caches().map(\.bytes).max() ?? 32 << 20), 64 << 20)
 
     /// `scratch`: a folder for the tiny checkpoints (created if missing; the caller removes it).
     public init(spec: GateSuiteSpec, threads: Int = 1, slowdowns: [Slowdown] = [], selection: GateSelection = .all,
@@ -176,7 +181,7 @@ public struct GateSuite {
         var lines = [
             "ratios: \(matmulVariants.count) matmul variants (\(matmulVariants.map(\.name).joined(separator: ", "))) on \(shapes) \(spec.shapesLabel) shapes"
             + (selection == .calibration ? "" : ", \(attentionVariants.count) attention variants (\(attentionVariants.map(\.name).joined(separator: ", "))) on \(spec.attentionShapes.count)")
-            + ", each / a frozen yardstick timed in the same rounds (naive loop; for T <= \(GateSuite.memoryBoundRows), a weight stream over cold weight copies > \(GateColdWeights.minimumBytes >> 20) MiB, except for the reference), one thread, CPU clock; per variant, the geometric mean over the shapes of each T",
+            + ", each / a frozen yardstick timed in the same rounds (the references: the naive loop; the SIMD matmuls: a SIMD dot-product loop, or for T <= \(GateSuite.memoryBoundRows) a weight stream over cold weight copies > \(GateSuite.coldBytes >> 20) MiB; the SIMD attentions: the FMA peak for their flops), one thread, CPU clock; per variant, the geometric mean over the shapes of each T",
         ]
         if selection == .all {
             lines.append("times and op shares: generation on \(spec.generations.map { "the \($0.label) model" }.joined(separator: " and ")) with the default variants (matmul \(MatmulVariants.defaultName), attention \(AttentionVariants.defaultName)), \(threads == 1 ? "one thread, CPU clock" : "\(threads) threads, wall clock")")
@@ -282,8 +287,8 @@ public struct GateSuite {
             let pool = self.pool
             let memoryBound = T <= GateSuite.memoryBoundRows
             // Memory-bound: every call (variants and stream alike) takes the next cold copy of the weight.
-            let cold = GateColdWeights(weight, buffers: buffers, bytes: memoryBound ? GateColdWeights.minimumBytes : 0)
-            for v in matmulVariants { for w in cold.copies { v.prepare(w) } }
+            let cold = ColdWeights(weight, totalBytes: memoryBound ? GateSuite.coldBytes : 0)
+            for v in matmulVariants { cold.prepare(v) }
             func args(_ o: UnsafeMutablePointer<Float>, _ w: WeightMatrix) -> MatmulArgs {
                 MatmulArgs(out: o, inp: inp, weight: w, bias: bias, T: T, OC: OC)
             }
@@ -292,7 +297,7 @@ public struct GateSuite {
             matmulVariants[0].run(args(ref, weight), on: pool)
             let yard = Yardsticks.matmul
             var worst = (error: 0.0, name: yard.name)
-            for v in matmulVariants.dropFirst() + [yard] {
+            for v in matmulVariants.dropFirst() + [yard, Yardsticks.simdMatmul] {
                 out.update(repeating: .nan, count: T * OC)
                 v.run(args(out, weight), on: pool)
                 let e = KernelError(out, ref, count: T * OC).normalised
@@ -313,9 +318,14 @@ public struct GateSuite {
                 let w = cold.next()
                 yard.run(MatmulArgs(out: out, inp: inp, weight: w, bias: bias, T: yardRows, OC: OC), on: pool)
             }, Double(T) / Double(yardRows))
-            let streamYard: (body: () -> Void, scale: Double) = ({ Yardsticks.stream(cold.next().data, count) }, 1)
-            let usesStream = timed.map { memoryBound && $0.name != matmulVariants[0].name }
-            let yards = [naiveYard, streamYard].enumerated().filter { i, _ in usesStream.contains(i == 1) }.map(\.element)
+            // The SIMD variants' unit: the weight stream (memory-bound) or the frozen SIMD loop (compute-bound);
+            // the scalar reference's: the naive loop.
+            let simdYard = Yardsticks.simdMatmul
+            let limitYard: (body: () -> Void, scale: Double) = memoryBound
+                ? ({ Yardsticks.stream(cold.next().data, count) }, 1)
+                : ({ simdYard.run(MatmulArgs(out: out, inp: inp, weight: cold.next(), bias: bias, T: T, OC: OC), on: pool) }, 1)
+            let usesStream = timed.map { $0.name != matmulVariants[0].name }
+            let yards = [naiveYard, limitYard].enumerated().filter { i, _ in usesStream.contains(i == 1) }.map(\.element)
             let choice = usesStream.map { $0 && yards.count == 2 ? 1 : 0 }
             // The reference on yardRows rows too (its per-row time is what it is at any T), scaled like the yardstick.
             let reference = matmulVariants[0].name
@@ -325,10 +335,11 @@ public struct GateSuite {
             }).enumerated().map { i, r in timed[i].name == reference && yardRows < T ? r.map { $0 * Double(T) / Double(yardRows) } : r }
             for (i, (v, r)) in zip(timed, ratios).enumerated() {
                 perVariant[i].append(r)
-                let unit = usesStream[i] ? "the time to stream the weights once (frozen SIMD sum)"
+                let unit = usesStream[i] ? (memoryBound ? "the time to stream the weights once (frozen SIMD sum)"
+                                            : "the frozen SIMD16 dot-product loop's time")
                     : "the frozen naive loop's time" + (yardRows < T ? " (on \(yardRows) rows, x\(T / yardRows))" : "")
                     + (v.name == reference && yardRows < T ? "; the reference itself timed on \(yardRows) rows, x\(T / yardRows)" : "")
-                let where_ = memoryBound ? ", cold weights: \(cold.copies.count) copies, \(cold.bytes >> 20) MiB" : ""
+                let where_ = memoryBound ? ", cold weights: \(cold.copies.count) copies, \(cold.totalBytes >> 20) MiB" : ""
                 ms.append(GateMeasurement(name: "matmul/\(v.name)/\(site.rawValue)/T\(T)", kind: .ratio, unit: "x", samples: r,
                                           note: "time of \(v.name) on \(site.rawValue) (OC=\(OC), C=\(C), T=\(T)\(where_)) / \(unit)"))
             }
@@ -374,11 +385,16 @@ public struct GateSuite {
             let yw = WeightMatrix(data: buffers.make(OCy * C, &rng, scale: 0.02), rows: OCy, cols: C)
             let ya = MatmulArgs(out: buffers.make(T * OCy, &rng, scale: 0), inp: out, weight: yw, bias: nil, T: T, OC: OCy)
             let yard = Yardsticks.matmul
-            let ratios = ratiosToYardsticks([({ yard.run(ya, on: pool) }, 1)], attentionVariants.map { v in ({ v.run(a, on: pool) }, 0) })
+            // The reference (scalar) against a frozen naive matmul of about its flops, the SIMD variants against
+            // the FMA peak for the call's flops (as the matmuls).
+            let flops = a.flops
+            let ratios = ratiosToYardsticks([({ yard.run(ya, on: pool) }, 1), ({ Yardsticks.fmaPeak(flops: flops) }, 1)],
+                                            attentionVariants.enumerated().map { i, v in ({ v.run(a, on: pool) }, i == 0 ? 0 : 1) })
             for (i, (v, r)) in zip(attentionVariants, ratios).enumerated() {
                 perVariant[i].append(r)
+                let unit = i == 0 ? "the frozen naive loop's time (matmul OC=\(OCy))" : "the time of its flops at the FMA peak (frozen SIMD16 FMA loop)"
                 ms.append(GateMeasurement(name: "attention/\(v.name)/T\(T)-pos\(pos0)", kind: .ratio, unit: "x", samples: r,
-                                          note: "time of \(v.name) (T=\(T), pos0=\(pos0), C=\(C), NH=\(c.NH)) / the yardstick's (matmul OC=\(OCy))"))
+                                          note: "time of \(v.name) (T=\(T), pos0=\(pos0), C=\(C), NH=\(c.NH)) / \(unit)"))
             }
         }
         for (v, series) in zip(attentionVariants, perVariant) {

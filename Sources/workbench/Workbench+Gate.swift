@@ -16,7 +16,8 @@ extension Workbench {
             (cached: a second run does not rebuild it) and measures both builds in one run, rounds interleaved, each \
             round a fresh `gate --measure` process of each binary, so load, host and cache state hit both alike. Per \
             metric it reports base, new, the median paired change, its interval and a Mann-Whitney p; a regression \
-            needs p < 0.05, a change above the minimum effect (5 %; shares 1.5 points) and the whole interval above 0. \
+            needs p < 0.01/m (m metrics compared: Bonferroni), a change above the minimum effect (5 %; shares 4 \
+            points) and the whole interval above 0; suspected or undecided metrics get more rounds. \
             Without git history, or when the revision predates the child protocol, it compares with the committed \
             baseline's numbers instead; the header says which. Correctness (token streams, logits checksums, every \
             variant's error) is absolute and deterministic in both. A busy machine (other processes, steal) gets \

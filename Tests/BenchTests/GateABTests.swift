@@ -51,9 +51,16 @@ final class GateABTests: XCTestCase {
         XCTAssertEqual(reg.thresholdText, "+5.0%", "the threshold column is the minimum effect")
         // Shares: points.
         let s = GateABCompare.performanceRow(name: "s", kind: .share, unit: "%", base: [20, 20.1, 19.9, 20, 20.2, 19.8],
-                                             new: [23, 23.1, 22.9, 23, 23.2, 22.8])
+                                             new: [26, 26.1, 25.9, 26, 26.2, 25.8])
         XCTAssertEqual(s.verdict, .regression)
-        XCTAssertEqual(s.changeText, "+3.00 pts")
+        XCTAssertEqual(s.changeText, "+6.00 pts")
+        // Bonferroni: the same 20 % change in 6 rounds is not significant among 110 metrics (p >= 0.01/110).
+        let many = GateABCompare.performanceRow(name: "m", kind: .ratio, unit: "x", base: base, new: base.map { $0 * 1.2 }, comparisons: 110)
+        XCTAssertNotEqual(many.verdict, .regression)
+        XCTAssertTrue(many.needsMoreRounds(.standard), "suspected: measured longer")
+        let more = (0..<10).map { 1 + 0.003 * Double($0) }
+        XCTAssertEqual(GateABCompare.performanceRow(name: "m", kind: .ratio, unit: "x", base: more, new: more.map { $0 * 1.2 }, comparisons: 110).verdict,
+                       .regression, "10 rounds reach it")
         // Odd cases: no rounds on one side, a non-finite value.
         XCTAssertEqual(GateABCompare.performanceRow(name: "m", kind: .ratio, unit: "x", base: [], new: [1]).verdict, .dropped)
         XCTAssertEqual(GateABCompare.performanceRow(name: "m", kind: .ratio, unit: "x", base: [1, 1], new: [1, .nan]).verdict, .regression)
