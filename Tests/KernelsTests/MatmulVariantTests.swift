@@ -173,32 +173,64 @@ final class MatmulVariantTests: XCTestCase {
         XCTAssertNil(p.weight.existingPacked("no such key"))
     }
 
-    /// `threaded` reads the row-major weight (narrow kernel for T < 16, transposed input for T >= 16) and
-    /// must give `tiled`'s bits (the packed panels) for every T, C (multiples of 16 or not), OC, column
-    /// range and bias: the same FMA chain per output.
-    func testThreadedIsBitIdenticalToTiled() {
-        let tiled = MatmulVariants.named("tiled")!, threaded = MatmulVariants.named("threaded")!
-        for (C, OC, extra) in [(67, 33, 7), (16, 32, 0), (48, 70, 0), (130, 97, 3), (1, 40, 0), (768, 48, 0), (33, 300, 20)] {
+    /// The dot order of `threaded` (MatmulSIMD.swift), written out lane by lane: lane j is the FMA chain over
+    /// k = j, j+16, ... (zero-padded past C), then horizontalSum's tree, then + bias.
+    static func dotOrderReference(_ p: MatmulProblem, T: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: T * p.OC)
+        for t in 0..<T {
+            for o in 0..<p.OC {
+                var lanes = [Float](repeating: 0, count: 16)
+                var k = 0
+                while k < p.C {
+                    for j in 0..<16 {
+                        let x: Float = k + j < p.C ? p.inp[t * p.C + k + j] : 0
+                        let w: Float = k + j < p.C ? p.weight.data[o * p.C + k + j] : 0
+                        lanes[j] = lanes[j].addingProduct(x, w)
+                    }
+                    k += 16
+                }
+                let a = (0..<8).map { lanes[$0] + lanes[$0 + 8] }
+                let b = (0..<4).map { a[$0] + a[$0 + 4] }
+                let c = (0..<2).map { b[$0] + b[$0 + 2] }
+                let sum = c[0] + c[1]
+                out[t * p.OC + o] = p.bias.map { sum + $0[o] } ?? sum
+            }
+        }
+        return out
+    }
+
+    /// `threaded` computes exactly the dot order above, for every T (decode tiles, 2x8 tiles with the joint
+    /// reduction, channel blocks past 768), C and OC not multiples of 16, odd column cuts, with and without bias.
+    func testThreadedComputesTheDotOrderBitForBit() {
+        let threaded = MatmulVariants.named("threaded")!
+        for (C, OC, extra) in [(67, 33, 7), (16, 32, 0), (48, 70, 0), (130, 97, 3), (1, 40, 0), (768, 24, 0), (1541, 19, 3), (1600, 16, 0)] {
             for bias in [true, false] {
                 let p = MatmulProblem(T: 70, C: C, OC: OC, extraRows: extra, bias: bias, seed: UInt64(C * 7 + OC))
-                tiled.prepare(p.weight)
-                for T in [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 70] {
-                    let a = p.run(T: T) { tiled.kernel($0, 0..<OC) }
-                    let b = p.run(T: T) { threaded.kernel($0, 0..<OC) }
-                    XCTAssertTrue(bitIdentical(a, b), "T=\(T) C=\(C) OC=\(OC) bias=\(bias): threaded differs from tiled")
+                for T in [1, 2, 3, 5, 7, 8, 9, 16, 17, 33, 64, 65, 70] where C < 1000 || [1, 2, 3, 64, 65].contains(T) {
+                    let ref = Self.dotOrderReference(p, T: T)
+                    let got = p.run(T: T) { threaded.kernel($0, 0..<OC) }
+                    XCTAssertTrue(bitIdentical(got, ref), "T=\(T) C=\(C) OC=\(OC) bias=\(bias): threaded differs from its dot order")
                     if T == 17 || T == 3 {
                         let cuts = [0, 1, 9, 16, 17, 33, OC].map { min($0, OC) }.sorted()
                         let pieces = p.run(T: T) { a in for (lo, hi) in zip(cuts, cuts.dropFirst()) { threaded.kernel(a, lo..<hi) } }
-                        XCTAssertTrue(bitIdentical(pieces, a), "T=\(T) C=\(C): threaded with columns cut at \(cuts) differs")
+                        XCTAssertTrue(bitIdentical(pieces, ref), "T=\(T) C=\(C): threaded with columns cut at \(cuts) differs")
                     }
                 }
             }
         }
     }
 
-    /// The transposed input is cached per thread and per pool job: a second call on the same input buffer
-    /// with new contents (the engine reuses its buffers every layer) must see the new contents, in a pool
-    /// job and in direct calls.
+    /// reduce16 is sixteen horizontalSums at once, bit for bit, with lane L = vector L/4 + 4(L%4).
+    func testJointReductionIsSixteenHorizontalSums() {
+        let v = (0..<16).map { i in SIMD16<Float>(randomFloats(16, seed: UInt64(100 + i), scale: 1000)) }
+        let r = reduce16(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15])
+        for L in 0..<16 {
+            XCTAssertEqual(r[L].bitPattern, horizontalSum(v[L / 4 + 4 * (L % 4)]).bitPattern, "lane \(L)")
+        }
+    }
+
+    /// A second call on the same input buffer with new contents (the engine reuses its buffers every layer)
+    /// sees the new contents, in a pool job and in direct calls (nothing derived from the input is cached).
     func testThreadedSeesNewInputInTheSameBuffer() {
         let threaded = MatmulVariants.named("threaded")!
         let T = 40, C = 48, OC = 200
