@@ -17,7 +17,7 @@ public func matmulForwardSIMD(
     }
 }
 
-// MARK: - The engine's matmul (variant `threaded`): dot products straight over the row-major weights
+// MARK: - The engine's matmul below T = 16 (variant `threaded`'s decode): dot products over the row-major weights
 //
 // The checkpoint stores every weight row-major, [OC, C]: one output's C weights are contiguous. This kernel
 // reads them in place (no packed copy of the weights anywhere) and gives every output the same sum
@@ -27,16 +27,16 @@ public func matmulForwardSIMD(
 //   chain over k = j, j+16, j+32, ... < C in increasing k, from 0 (the last partial block of C zero-padded,
 //   so a lane past C adds fma(0, 0, acc)), and horizontalSum is SIMD.swift's tree (j + 8, + 4, + 2, + 1).
 //
-// A decode step (T = 1) is then a stream over the weight rows, 8 at a time, with one FMA per 16 weights
-// (memory-bound, no shuffles); a prefill (T > 1) computes 2 x 8 tiles (2 input rows, 8 weight rows: 10 loads
-// per 16 FMAs, like the 8x32 panel microkernel) and reduces the 16 accumulators of a tile together
-// (`reduce16`: horizontalSum's tree as 15 vector adds and ~30 two-source shuffles instead of 16 separate
-// trees). For C > 768 (fcproj), T > 1 is cut into blocks of 768 channels (8 weight rows x 768 = 24 KB stay in
-// L1 for all the tiles of a row block) and the partial accumulators wait in a small stack buffer: a vector
-// stored and reloaded is exact, so the lane chains do not change.
-//
-// This is a different (equally deterministic) order than `tiled`'s one chain per output: the two agree
-// within the naive tolerance, not bit for bit (Notes/engine.md explains why the panel order was not kept).
+// A decode step (T = 1) is a stream over the weight rows, 8 at a time, one FMA per 16 weights and no
+// shuffles: memory-bound. (tiled's one-chain-per-output order needs the 16 weights w[o..<o+16, k] as one
+// vector; from row-major rows that is a 16x16 transpose in registers, ~100 shuffles per KB of weights, and
+// measured 0.62-0.65x the packed gemv's speed here; Notes/engine.md.) Small batches (2 <= T < 16) use 2 x 8
+// tiles (2 input rows, 8 weight rows: 10 loads per 16 FMAs) reduced together by `reduce16` (horizontalSum's
+// tree as 15 vector adds and ~30 two-source shuffles instead of 16 trees); for C > 768 (fcproj) they run in
+// blocks of 768 channels with the partial accumulators kept in a small stack buffer (a vector stored and
+// reloaded is exact). From T = 16 on, `threaded` switches to tiled's order (`matmulForwardRowMajor`,
+// MatmulTiled.swift): the dot order's per-output reductions cost ~15-25% at prefill sizes. The two orders
+// agree within the naive tolerance, not bit for bit.
 
 /// A tile dimension known at compile time: kernels generic over it are specialised once per value, so the
 /// unused rows/columns of a smaller tile vanish (`Int` arguments left them as branches in the loop when
@@ -184,6 +184,7 @@ func dotTile<Rows: TileCount, Cols: TileCount>(
 /// order of the section comment (the same bits for every T, column range and split).
 /// out: [T, OC], inp: [T, C], bias: [OC] or nil. Only columns `columns` (a sub-range of 0..<OC) are written.
 /// Loops: row blocks of 64 > 8 weight rows > channel blocks of 768 (T > 1 only) > tiles of 2 rows > k.
+/// Meant for T < 16 (`threaded` uses it there); correct for any T.
 public func matmulForwardDot(
     _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, T: Int, C: Int, OC: Int, columns: Range<Int>
@@ -222,13 +223,18 @@ public func matmulForwardDot(
 }
 
 extension MatmulVariants {
-    /// `threaded`, the engine's default: `matmulForwardDot` straight over the row-major weights (no packed
-    /// copy), its columns split across the pool in chunks of whole 32-column panels.
+    /// `threaded`, the engine's default: straight over the row-major weights (no packed copy), its columns
+    /// split across the pool in chunks of whole 32-column panels; T < 16: `matmulForwardDot` (dot order),
+    /// T >= 16: `matmulForwardRowMajor` (tiled's order, bit-identical to `tiled`).
     public static let threaded = MatmulVariant(
         name: "threaded",
-        summary: "dot products over the row-major weights, no packed copy (2x8 tiles, 16-lane chains + one tree per output: the same bits for every T and split); columns in chunks across the pool",
+        summary: "over the row-major weights, no packed copy: dot products for T<16 (decode), tiled's FMA chains for T>=16 (bit-identical to tiled); columns in chunks across the pool",
         columnAlignment: matmulPanelWidth, usesPool: true
     ) { a, cols in
-        matmulForwardDot(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC, columns: cols)
+        if a.T < matmulWideRows {
+            matmulForwardDot(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC, columns: cols)
+        } else {
+            matmulForwardRowMajor(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC, columns: cols)
+        }
     }
 }

@@ -63,16 +63,28 @@ final class MatmulVariantTests: XCTestCase {
                 for v in deterministic {
                     v.prepare(p.weight)
                     let batch = p.run { v.kernel($0, 0..<OC) }
-                    for t in [0, 5, 8, 31, 32, 36] {
+                    // `threaded` has one order below T = 16 and tiled's from 16 on: rows alone and short
+                    // batches are compared with a T = 15 batch, and batches of >= 16 rows with T = 37
+                    let twoOrders = v.name == "threaded"
+                    let short = twoOrders ? p.run(T: 15) { v.kernel($0, 0..<OC) } : batch
+                    for t in [0, 5, 8, 14] + (twoOrders ? [] : [31, 32, 36]) {
                         let alone = p.run(T: 1, inputRow: t) { v.kernel($0, 0..<OC) }
-                        XCTAssertTrue(bitIdentical(alone, Array(batch[(t * OC)..<((t + 1) * OC)])),
-                                      "\(v.name) C=\(C) bias=\(bias): row \(t) alone differs from row \(t) of T=37")
+                        XCTAssertTrue(bitIdentical(alone, Array(short[(t * OC)..<((t + 1) * OC)])),
+                                      "\(v.name) C=\(C) bias=\(bias): row \(t) alone differs from row \(t) of a batch")
                     }
-                    // T = 4 and T = 2 batches (other tile heights) starting at row 33
+                    // T = 2, 3, 4 batches (other tile heights) starting at row 11 (33 for one-order variants)
+                    let at = twoOrders ? 11 : 33
                     for rows in [2, 3, 4] {
-                        let part = p.run(T: rows, inputRow: 33) { v.kernel($0, 0..<OC) }
-                        XCTAssertTrue(bitIdentical(part, Array(batch[(33 * OC)..<((33 + rows) * OC)])),
-                                      "\(v.name) C=\(C): rows 33..<\(33 + rows) as a T=\(rows) call differ")
+                        let part = p.run(T: rows, inputRow: at) { v.kernel($0, 0..<OC) }
+                        XCTAssertTrue(bitIdentical(part, Array(short[(at * OC)..<((at + rows) * OC)])),
+                                      "\(v.name) C=\(C): rows \(at)..<\(at + rows) as a T=\(rows) call differ")
+                    }
+                    if twoOrders {
+                        for (from, rows) in [(16, 21), (5, 16), (1, 33)] {
+                            let part = p.run(T: rows, inputRow: from) { v.kernel($0, 0..<OC) }
+                            XCTAssertTrue(bitIdentical(part, Array(batch[(from * OC)..<((from + rows) * OC)])),
+                                          "threaded C=\(C): rows \(from)..<\(from + rows) as a T=\(rows) call differ from T=37")
+                        }
                     }
                     for cuts in [[0, 1, OC], [0, 5, 19, 32, OC], [0, 13, 45, OC - 1, OC], [0, 32, 64, OC]].map({ $0.map { min($0, OC) }.sorted() }) {
                         let pieces = p.run { a in
@@ -199,17 +211,19 @@ final class MatmulVariantTests: XCTestCase {
         return out
     }
 
-    /// `threaded` computes exactly the dot order above, for every T (decode tiles, 2x8 tiles with the joint
-    /// reduction, channel blocks past 768), C and OC not multiples of 16, odd column cuts, with and without bias.
-    func testThreadedComputesTheDotOrderBitForBit() {
-        let threaded = MatmulVariants.named("threaded")!
+    /// `threaded` computes exactly the dot order above below T = 16 (decode tiles, 2x8 tiles with the joint
+    /// reduction, channel blocks past 768) and exactly `tiled`'s chains from T = 16 on (the transposed-input
+    /// tiles), for C and OC not multiples of 16, odd column cuts, with and without bias.
+    func testThreadedComputesItsTwoOrdersBitForBit() {
+        let threaded = MatmulVariants.named("threaded")!, tiled = MatmulVariants.named("tiled")!
         for (C, OC, extra) in [(67, 33, 7), (16, 32, 0), (48, 70, 0), (130, 97, 3), (1, 40, 0), (768, 24, 0), (1541, 19, 3), (1600, 16, 0)] {
             for bias in [true, false] {
                 let p = MatmulProblem(T: 70, C: C, OC: OC, extraRows: extra, bias: bias, seed: UInt64(C * 7 + OC))
-                for T in [1, 2, 3, 5, 7, 8, 9, 16, 17, 33, 64, 65, 70] where C < 1000 || [1, 2, 3, 64, 65].contains(T) {
-                    let ref = Self.dotOrderReference(p, T: T)
+                tiled.prepare(p.weight)
+                for T in [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 65, 70] where C < 1000 || [1, 2, 3, 15, 16, 64, 65].contains(T) {
+                    let ref = T < matmulWideRows ? Self.dotOrderReference(p, T: T) : p.run(T: T) { tiled.kernel($0, 0..<OC) }
                     let got = p.run(T: T) { threaded.kernel($0, 0..<OC) }
-                    XCTAssertTrue(bitIdentical(got, ref), "T=\(T) C=\(C) OC=\(OC) bias=\(bias): threaded differs from its dot order")
+                    XCTAssertTrue(bitIdentical(got, ref), "T=\(T) C=\(C) OC=\(OC) bias=\(bias): threaded differs from its \(T < matmulWideRows ? "dot order" : "tiled order")")
                     if T == 17 || T == 3 {
                         let cuts = [0, 1, 9, 16, 17, 33, OC].map { min($0, OC) }.sorted()
                         let pieces = p.run(T: T) { a in for (lo, hi) in zip(cuts, cuts.dropFirst()) { threaded.kernel(a, lo..<hi) } }
@@ -229,8 +243,9 @@ final class MatmulVariantTests: XCTestCase {
         }
     }
 
-    /// A second call on the same input buffer with new contents (the engine reuses its buffers every layer)
-    /// sees the new contents, in a pool job and in direct calls (nothing derived from the input is cached).
+    /// The transposed input (T >= 16) is cached per thread and per pool job: a second call on the same input
+    /// buffer with new contents (the engine reuses its buffers every layer) must see the new contents, in a
+    /// pool job and in direct calls.
     func testThreadedSeesNewInputInTheSameBuffer() {
         let threaded = MatmulVariants.named("threaded")!
         let T = 40, C = 48, OC = 200
