@@ -1,5 +1,6 @@
-// Matmul variants `tiled` and `threaded`: a register-blocked microkernel over weights packed once into
-// column panels. See Notes/kernels-design.md for the layout, the tile shape and the measurements.
+// Matmul variant `tiled`: a register-blocked microkernel over weights packed once into column panels
+// (Notes/kernels-design.md: the layout, the tile shape and the measurements); and, at the end of the file,
+// the same arithmetic over the row-major weights that variant `threaded` uses from T = 16 on.
 //
 // Packed layout (made once per weight by `packWeightPanels`): the weight's rows (= output columns) are
 // cut into panels of `matmulPanelWidth` = 32; panel p holds rows 32p ..< 32p+32, k-major:
