@@ -1,5 +1,6 @@
-// Matmul variants `tiled` and `threaded`: a register-blocked microkernel over weights packed once into
-// column panels. See Notes/kernels-design.md for the layout, the tile shape and the measurements.
+// Matmul variant `tiled`: a register-blocked microkernel over weights packed once into column panels
+// (Notes/kernels-design.md: the layout, the tile shape and the measurements); and, at the end of the file,
+// the same arithmetic over the row-major weights that variant `threaded` uses from T = 16 on.
 //
 // Packed layout (made once per weight by `packWeightPanels`): the weight's rows (= output columns) are
 // cut into panels of `matmulPanelWidth` = 32; panel p holds rows 32p ..< 32p+32, k-major:
@@ -222,45 +223,34 @@ func gemvPanels(_ P: Int, _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer
     if P > 1 { store(p + 1, a1, b1); store(p + 2, a2, b2); store(p + 3, a3, b3) }
 }
 
-// MARK: - The same arithmetic straight over the row-major weights (variant `threaded`, the engine default)
+// MARK: - tiled's arithmetic straight over the row-major weights, for T >= 16 (variant `threaded`'s prefill)
 //
-// The panel layout exists so that the 32 weights of one k are one vector; packing it costs a second copy
-// of every weight. The kernels below read the checkpoint's own [OC, C] rows and still give every output
-// the microkernel's exact FMA chain (k = 0, 1, ..., C-1 from 0, then + bias), so their results are
-// bit-identical to `tiled` and to each other for every T, column range and worker:
-//
-// - narrow (T < 16: decode, short prompts): lanes = 16 output columns. A 16x16 block of weights (16 rows,
-//   16 consecutive k) is transposed in registers into 16 column vectors w[o0..<o0+16, k], each multiplied
-//   by the broadcast inp[t, k] into one accumulator per row t: the gemv of `gemvPanels`, with the
-//   transpose doing the packing on the fly (~90 shuffles per 1 KB of weights, below the memory stream).
-// - wide (T >= 16: prefill): lanes = 16 rows t. The input [T, C] is transposed once per call and thread
-//   into xT [C, Tp] (T·C floats, small next to the weights' C·OC), and a 32 x 8 tile multiplies two
-//   vectors xT[k, t0..<t0+32] by eight broadcast weights w[o, k] read along the weight rows: the
-//   microkernel's 2 vector loads + 8 broadcasts per 16 FMAs, with the roles of inputs and weights swapped.
+// The panel layout exists so that the 32 weights of one k are one vector. For a batch of T >= 16 rows the
+// same FMA chains (one per output over k = 0, 1, ..., C-1 from 0, then + bias; bit-identical to
+// `matmulForwardTiled`) come from the row-major weights with the roles swapped: lanes = 16 input rows.
+// The input [T, C] is transposed once per thread and call into xT [C, Tp] (Tp = T rounded up to 16, zero
+// rows past T; T·C floats, small next to the weights' C·OC), and a 32 x 8 tile multiplies two vectors
+// xT[k, t0..<t0+32] by eight broadcast weights w[o, k] read along eight weight rows: the microkernel's two
+// vector loads + eight broadcasts per 16 FMAs. Below T = 16 (decode) most lanes would be empty and
+// `threaded` uses the dot order instead (MatmulSIMD.swift).
 
-/// Rows from which the wide kernel (transposed input) is used instead of the narrow one.
+/// Rows from which `threaded` uses the tiled order over the row-major weights (`matmulForwardRowMajor`).
 public let matmulWideRows = 16
 
 /// out[t, o] = bias[o] + sum_k inp[t, k] * weight[o, k] over the row-major weight [>= OC, C], with the
-/// FMA chain of `matmulForwardTiled` (bit-identical results). out: [T, OC], inp: [T, C], bias: [OC] or nil.
-/// Only columns `columns` (a sub-range of 0..<OC) are written.
+/// FMA chain of `matmulForwardTiled` (bit-identical results) for any T (meant for T >= 16: at T = 1, 15 of
+/// the 16 lanes are padding). out: [T, OC], inp: [T, C], bias: [OC] or nil; only columns `columns` are written.
 public func matmulForwardRowMajor(
     _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, T: Int, C: Int, OC: Int, columns: Range<Int>
 ) {
     if columns.isEmpty || T == 0 { return }
-    if T < matmulWideRows {
-        narrowColumns(out, inp, weight, bias, T: T, C: C, OC: OC, columns: columns)
-    } else {
-        let (xT, Tp) = TransposedInput.forCall(inp, T: T, C: C)
-        wideColumns(out, xT, Tp, weight, bias, T: T, C: C, OC: OC, columns: columns)
-    }
+    let (xT, Tp) = TransposedInput.forCall(inp, T: T, C: C)
+    wideColumns(out, xT, Tp, weight, bias, T: T, C: C, OC: OC, columns: columns)
 }
 
 // MARK: 16x16 transposes in registers
 
-@usableFromInline typealias F16 = SIMD16<Float>
-@usableFromInline typealias D8 = SIMD8<Double>
 
 // Each stage is written at a different element width than the one before (32, 64, 32, 64 bits) so that
 // LLVM keeps it a two-source shuffle (vunpck*, vshuff32x4/64x2: 64 per block, no index registers);
@@ -329,15 +319,6 @@ func transposeBlock16(_ src: UnsafePointer<Float>, _ ld: Int, _ body: (Int, F16)
     body(12, odd128d(p0, q0)); body(13, odd128d(p1, q1)); body(14, odd128d(p2, q2)); body(15, odd128d(p3, q3))
 }
 
-/// A tile dimension known at compile time: kernels generic over it are specialised once per value, so the
-/// unused rows/columns of a smaller tile vanish (an `Int` argument left them as branches in the loop when
-/// the optimiser chose not to inline).
-@usableFromInline protocol TileCount { static var n: Int { get } }
-@usableFromInline enum Tile1: TileCount { @inlinable static var n: Int { 1 } }
-@usableFromInline enum Tile2: TileCount { @inlinable static var n: Int { 2 } }
-@usableFromInline enum Tile4: TileCount { @inlinable static var n: Int { 4 } }
-@usableFromInline enum Tile8: TileCount { @inlinable static var n: Int { 8 } }
-
 /// Copies a rows x cols (<= 16 x 16) corner of a matrix (row stride ld) into a zero-filled 16x16 block.
 @inline(__always) @usableFromInline
 func stageBlock16(_ block: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ ld: Int, rows: Int, cols: Int) {
@@ -345,83 +326,6 @@ func stageBlock16(_ block: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Flo
     for l in 0..<rows {
         let s = src + l * ld, d = block + l * 16
         for j in 0..<cols { d[j] = s[j] }
-    }
-}
-
-// MARK: narrow: lanes = output columns
-
-/// Rows t0..<t0+R (R <= 8) of out, columns o0..<o0+m (m <= 16): one group of 16 weight rows over all of C.
-@usableFromInline
-func narrowGroup<Rows: TileCount>(_: Rows.Type, _ out: UnsafeMutablePointer<Float>, _ OC: Int, _ x: UnsafePointer<Float>,
-                                  _ w: UnsafePointer<Float>, _ C: Int, _ o0: Int, _ m: Int, _ bias: UnsafePointer<Float>?,
-                                  _ staging: UnsafeMutablePointer<Float>) {
-    let R = Rows.n
-    let x0 = x, x1 = x0 + C, x2 = x1 + C, x3 = x2 + C, x4 = x3 + C, x5 = x4 + C, x6 = x5 + C, x7 = x6 + C
-    let z = F16()
-    var a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z
-    @inline(__always) func step(_ k: Int, _ col: F16) {
-        a0 = a0.addingProduct(F16(repeating: x0[k]), col)
-        if R > 1 { a1 = a1.addingProduct(F16(repeating: x1[k]), col) }
-        if R > 2 { a2 = a2.addingProduct(F16(repeating: x2[k]), col) }
-        if R > 3 { a3 = a3.addingProduct(F16(repeating: x3[k]), col) }
-        if R > 4 { a4 = a4.addingProduct(F16(repeating: x4[k]), col) }
-        if R > 5 { a5 = a5.addingProduct(F16(repeating: x5[k]), col) }
-        if R > 6 { a6 = a6.addingProduct(F16(repeating: x6[k]), col) }
-        if R > 7 { a7 = a7.addingProduct(F16(repeating: x7[k]), col) }
-    }
-    var k = 0
-    if m == 16 {
-        while k + 16 <= C {
-            transposeBlock16(w + k, C) { j, col in step(k + j, col) }
-            k += 16
-        }
-    }
-    // a partial group (m < 16 rows) or the last partial block of C: staged through a zero-filled block;
-    // only the real k are stepped (the chain has exactly C terms)
-    while k < C {
-        let kc = min(16, C - k)
-        stageBlock16(staging, w + k, C, rows: m, cols: kc)
-        transposeBlock16(UnsafePointer(staging), 16) { j, col in if j < kc { step(k + j, col) } }
-        k += kc
-    }
-    @inline(__always) func store(_ r: Int, _ a: F16) {
-        let row = out + r * OC + o0
-        if m == 16 {
-            store16(bias.map { a + load16($0 + o0) } ?? a, row)
-        } else {
-            for l in 0..<m { row[l] = bias.map { a[l] + $0[o0 + l] } ?? a[l] }
-        }
-    }
-    store(0, a0)
-    if R > 1 { store(1, a1) }
-    if R > 2 { store(2, a2) }
-    if R > 3 { store(3, a3) }
-    if R > 4 { store(4, a4) }
-    if R > 5 { store(5, a5) }
-    if R > 6 { store(6, a6) }
-    if R > 7 { store(7, a7) }
-}
-
-@usableFromInline
-func narrowColumns(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                   _ bias: UnsafePointer<Float>?, T: Int, C: Int, OC: Int, columns: Range<Int>) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buf in
-        let staging = buf.baseAddress!
-        var o0 = columns.lowerBound
-        while o0 < columns.upperBound {
-            let m = min(16, columns.upperBound - o0)
-            let w = weight + o0 * C
-            var t = 0
-            while t < T {
-                let left = T - t
-                let dst = out + t * OC, x = inp + t * C
-                if left >= 8 { narrowGroup(Tile8.self, dst, OC, x, w, C, o0, m, bias, staging); t += 8 }
-                else if left >= 4 { narrowGroup(Tile4.self, dst, OC, x, w, C, o0, m, bias, staging); t += 4 }
-                else if left >= 2 { narrowGroup(Tile2.self, dst, OC, x, w, C, o0, m, bias, staging); t += 2 }
-                else { narrowGroup(Tile1.self, dst, OC, x, w, C, o0, m, bias, staging); t += 1 }
-            }
-            o0 += m
-        }
     }
 }
 
@@ -568,17 +472,5 @@ func wideColumns(_ out: UnsafeMutablePointer<Float>, _ xT: UnsafePointer<Float>,
             if o < columns.upperBound { tiles(Tile1.self); o += 1 }
             r0 = r1
         }
-    }
-}
-
-extension MatmulVariants {
-    /// `threaded`, the engine's default: the tiled arithmetic (bit-identical to `tiled`) straight over the
-    /// row-major weights, no packed copy; columns split across the pool in chunks of whole 32-column panels.
-    public static let threaded = MatmulVariant(
-        name: "threaded",
-        summary: "tiled's FMA chains over the row-major weights, no packed copy (in the engine the same as tiled: bit-identical outputs): in-register 16x16 transposes for T<16, transposed input for T>=16; columns in chunks across the pool",
-        columnAlignment: matmulPanelWidth, standaloneOnPool: true
-    ) { a, cols in
-        matmulForwardRowMajor(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC, columns: cols)
     }
 }

@@ -96,7 +96,7 @@ public enum MatmulVariants {
         MatmulVariant(name: "tiled", summary: "8x32 register tiles (one FMA chain per output) over weights packed once in 32-column panels; alone on one thread, in the engine split like threaded",
                       columnAlignment: matmulPanelWidth, prepare: preparePanels, kernel: tiledKernel),
         // 3
-        threaded,  // MatmulTiled.swift: tiled's arithmetic over the row-major weights (no packed copy), split across the pool
+        threaded,  // MatmulSIMD.swift: over the row-major weights, no packed copy (dot order T<16, tiled's T>=16), split across the pool
         // 4
         MatmulVariant(name: "blas", summary: "OpenBLAS cblas_sgemm + bias, on OpenBLAS's own threads (not bit-reproducible across T)",
                       standaloneOnPool: true, bitReproducible: false,

@@ -67,16 +67,28 @@ final class MatmulVariantTests: XCTestCase {
                 for v in deterministic {
                     v.prepare(p.weight)
                     let batch = p.run { v.kernel($0, 0..<OC) }
-                    for t in [0, 5, 8, 31, 32, 36] {
+                    // `threaded` has one order below T = 16 and tiled's from 16 on: rows alone and short
+                    // batches are compared with a T = 15 batch, and batches of >= 16 rows with T = 37
+                    let twoOrders = v.name == "threaded"
+                    let short = twoOrders ? p.run(T: 15) { v.kernel($0, 0..<OC) } : batch
+                    for t in [0, 5, 8, 14] + (twoOrders ? [] : [31, 32, 36]) {
                         let alone = p.run(T: 1, inputRow: t) { v.kernel($0, 0..<OC) }
-                        XCTAssertTrue(bitIdentical(alone, Array(batch[(t * OC)..<((t + 1) * OC)])),
-                                      "\(v.name) C=\(C) bias=\(bias): row \(t) alone differs from row \(t) of T=37")
+                        XCTAssertTrue(bitIdentical(alone, Array(short[(t * OC)..<((t + 1) * OC)])),
+                                      "\(v.name) C=\(C) bias=\(bias): row \(t) alone differs from row \(t) of a batch")
                     }
-                    // T = 4 and T = 2 batches (other tile heights) starting at row 33
+                    // T = 2, 3, 4 batches (other tile heights) starting at row 11 (33 for one-order variants)
+                    let at = twoOrders ? 11 : 33
                     for rows in [2, 3, 4] {
-                        let part = p.run(T: rows, inputRow: 33) { v.kernel($0, 0..<OC) }
-                        XCTAssertTrue(bitIdentical(part, Array(batch[(33 * OC)..<((33 + rows) * OC)])),
-                                      "\(v.name) C=\(C): rows 33..<\(33 + rows) as a T=\(rows) call differ")
+                        let part = p.run(T: rows, inputRow: at) { v.kernel($0, 0..<OC) }
+                        XCTAssertTrue(bitIdentical(part, Array(short[(at * OC)..<((at + rows) * OC)])),
+                                      "\(v.name) C=\(C): rows \(at)..<\(at + rows) as a T=\(rows) call differ")
+                    }
+                    if twoOrders {
+                        for (from, rows) in [(16, 21), (5, 16), (1, 33)] {
+                            let part = p.run(T: rows, inputRow: from) { v.kernel($0, 0..<OC) }
+                            XCTAssertTrue(bitIdentical(part, Array(batch[(from * OC)..<((from + rows) * OC)])),
+                                          "threaded C=\(C): rows \(from)..<\(from + rows) as a T=\(rows) call differ from T=37")
+                        }
                     }
                     for cuts in [[0, 1, OC], [0, 5, 19, 32, OC], [0, 13, 45, OC - 1, OC], [0, 32, 64, OC]].map({ $0.map { min($0, OC) }.sorted() }) {
                         let pieces = p.run { a in
@@ -176,32 +188,67 @@ final class MatmulVariantTests: XCTestCase {
         XCTAssertNil(p.weight.existingPacked("no such key"))
     }
 
-    /// `threaded` reads the row-major weight (narrow kernel for T < 16, transposed input for T >= 16) and
-    /// must give `tiled`'s bits (the packed panels) for every T, C (multiples of 16 or not), OC, column
-    /// range and bias: the same FMA chain per output.
-    func testThreadedIsBitIdenticalToTiled() {
-        let tiled = MatmulVariants.named("tiled")!, threaded = MatmulVariants.named("threaded")!
-        for (C, OC, extra) in [(67, 33, 7), (16, 32, 0), (48, 70, 0), (130, 97, 3), (1, 40, 0), (768, 48, 0), (33, 300, 20)] {
+    /// The dot order of `threaded` (MatmulSIMD.swift), written out lane by lane: lane j is the FMA chain over
+    /// k = j, j+16, ... (zero-padded past C), then horizontalSum's tree, then + bias.
+    static func dotOrderReference(_ p: MatmulProblem, T: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: T * p.OC)
+        for t in 0..<T {
+            for o in 0..<p.OC {
+                var lanes = [Float](repeating: 0, count: 16)
+                var k = 0
+                while k < p.C {
+                    for j in 0..<16 {
+                        let x: Float = k + j < p.C ? p.inp[t * p.C + k + j] : 0
+                        let w: Float = k + j < p.C ? p.weight.data[o * p.C + k + j] : 0
+                        lanes[j] = lanes[j].addingProduct(x, w)
+                    }
+                    k += 16
+                }
+                let a = (0..<8).map { lanes[$0] + lanes[$0 + 8] }
+                let b = (0..<4).map { a[$0] + a[$0 + 4] }
+                let c = (0..<2).map { b[$0] + b[$0 + 2] }
+                let sum = c[0] + c[1]
+                out[t * p.OC + o] = p.bias.map { sum + $0[o] } ?? sum
+            }
+        }
+        return out
+    }
+
+    /// `threaded` computes exactly the dot order above below T = 16 (decode tiles, 2x8 tiles with the joint
+    /// reduction, channel blocks past 768) and exactly `tiled`'s chains from T = 16 on (the transposed-input
+    /// tiles), for C and OC not multiples of 16, odd column cuts, with and without bias.
+    func testThreadedComputesItsTwoOrdersBitForBit() {
+        let threaded = MatmulVariants.named("threaded")!, tiled = MatmulVariants.named("tiled")!
+        for (C, OC, extra) in [(67, 33, 7), (16, 32, 0), (48, 70, 0), (130, 97, 3), (1, 40, 0), (768, 24, 0), (1541, 19, 3), (1600, 16, 0)] {
             for bias in [true, false] {
                 let p = MatmulProblem(T: 70, C: C, OC: OC, extraRows: extra, bias: bias, seed: UInt64(C * 7 + OC))
                 tiled.prepare(p.weight)
-                for T in [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 70] {
-                    let a = p.run(T: T) { tiled.kernel($0, 0..<OC) }
-                    let b = p.run(T: T) { threaded.kernel($0, 0..<OC) }
-                    XCTAssertTrue(bitIdentical(a, b), "T=\(T) C=\(C) OC=\(OC) bias=\(bias): threaded differs from tiled")
+                for T in [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 65, 70] where C < 1000 || [1, 2, 3, 15, 16, 64, 65].contains(T) {
+                    let ref = T < matmulWideRows ? Self.dotOrderReference(p, T: T) : p.run(T: T) { tiled.kernel($0, 0..<OC) }
+                    let got = p.run(T: T) { threaded.kernel($0, 0..<OC) }
+                    XCTAssertTrue(bitIdentical(got, ref), "T=\(T) C=\(C) OC=\(OC) bias=\(bias): threaded differs from its \(T < matmulWideRows ? "dot order" : "tiled order")")
                     if T == 17 || T == 3 {
                         let cuts = [0, 1, 9, 16, 17, 33, OC].map { min($0, OC) }.sorted()
                         let pieces = p.run(T: T) { a in for (lo, hi) in zip(cuts, cuts.dropFirst()) { threaded.kernel(a, lo..<hi) } }
-                        XCTAssertTrue(bitIdentical(pieces, a), "T=\(T) C=\(C): threaded with columns cut at \(cuts) differs")
+                        XCTAssertTrue(bitIdentical(pieces, ref), "T=\(T) C=\(C): threaded with columns cut at \(cuts) differs")
                     }
                 }
             }
         }
     }
 
-    /// The transposed input is cached per thread and per pool job: a second call on the same input buffer
-    /// with new contents (the engine reuses its buffers every layer) must see the new contents, in a pool
-    /// job and in direct calls.
+    /// reduce16 is sixteen horizontalSums at once, bit for bit, with lane L = vector L/4 + 4(L%4).
+    func testJointReductionIsSixteenHorizontalSums() {
+        let v = (0..<16).map { i in SIMD16<Float>(randomFloats(16, seed: UInt64(100 + i), scale: 1000)) }
+        let r = reduce16(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15])
+        for L in 0..<16 {
+            XCTAssertEqual(r[L].bitPattern, horizontalSum(v[L / 4 + 4 * (L % 4)]).bitPattern, "lane \(L)")
+        }
+    }
+
+    /// The transposed input (T >= 16) is cached per thread and per pool job: a second call on the same input
+    /// buffer with new contents (the engine reuses its buffers every layer) must see the new contents, in a
+    /// pool job and in direct calls.
     func testThreadedSeesNewInputInTheSameBuffer() {
         let threaded = MatmulVariants.named("threaded")!
         let T = 40, C = 48, OC = 200
