@@ -2,7 +2,7 @@
 // workbench: a profiler-guided optimization workbench for GPT-2 inference on the CPU.
 //
 // Arrows only point one way:
-//   workbench -> GPT2 -> Kernels -> CBLAS
+//   workbench -> GPT2 -> Kernels -> CBLAS, CQuant
 //   workbench -> Profiling -> CSampler
 //   workbench -> Bench
 import PackageDescription
@@ -25,8 +25,11 @@ let package = Package(
     targets: [
         // OpenBLAS's cblas.h, the outside yardstick for the matmul variants.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        // bf16/q8/q4 weight formats: packing and AVX-512 (VNNI) matmul kernels, with a bit-identical scalar
+        // fallback. -ffp-contract=off: the scalar code must fuse a*b+c only where the formats' rule says.
+        .target(name: "CQuant", cSettings: [.unsafeFlags(["-O3", "-march=native", "-ffp-contract=off"])]),
         // The ops as free functions, numbered matmul/attention variants, the worker pool.
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CQuant"], swiftSettings: kernelFlags),
         // Checkpoint loading (mmap), the model, forward pass, generation, per-op timers, synthetic weights.
         .target(name: "GPT2", dependencies: ["Kernels"], swiftSettings: engineFlags),
         // Async-signal-safe SIGPROF sampler (libunwind) and libelf symbol tables.

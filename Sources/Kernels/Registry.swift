@@ -47,7 +47,7 @@ public enum MatmulVariants {
             matmulForwardBLAS(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC,
                               columns: cols, threads: 1)
         },
-    ]
+    ] + formatVariants  // 5, 6, 7: bf16, q8, q4 (MatmulQuant.swift)
     /// The variant named `name`, or nil.
     public static func named(_ name: String) -> MatmulVariant? { all.first { $0.name == name } }
     public static var reference: MatmulVariant { all[0] }

@@ -4,7 +4,7 @@ import XCTest
 final class RegistryTests: XCTestCase {
     func testMatmulRegistry() {
         let names = MatmulVariants.all.map(\.name)
-        XCTAssertEqual(names, ["naive", "simd", "tiled", "threaded", "blas"])
+        XCTAssertEqual(names, ["naive", "simd", "tiled", "threaded", "blas", "bf16", "q8", "q4"])
         XCTAssertEqual(Set(names).count, names.count, "names are unique")
         XCTAssertEqual(MatmulVariants.reference.name, "naive")
         XCTAssertNil(MatmulVariants.named("nope"))
