@@ -13,6 +13,11 @@ struct ModelOption: ParsableArguments {
         let path = try DefaultModel.resolve(model, log: note)
         return try Checkpoint(path: path)
     }
+
+    /// Resolves and loads the model: an llm.c checkpoint or a converted model file, by its magic.
+    func loadWeights() throws -> ModelWeights {
+        try loadModelFile(try DefaultModel.resolve(model, log: note))
+    }
 }
 
 /// Kernel variants and threads of the engine.

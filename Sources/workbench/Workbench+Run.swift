@@ -42,9 +42,9 @@ extension Workbench {
             let repeats = `repeat` ?? 1
             if repeats < 1 || repeats > 1_000_000 { throw WorkbenchError("--repeat must be in 1...1000000, got \(repeats)") }
             if noTimers && (timings || timingsJson != nil) { throw WorkbenchError("--no-timers contradicts --timings/--timings-json") }
-            let ckpt = try model.load()
-            let prompt = try parseTokens(tokens, vocabulary: ckpt.config.V)
-            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(timers: !noTimers))
+            let weights = try model.loadWeights()
+            let prompt = try parseTokens(tokens, vocabulary: weights.config.V)
+            let gpt = GPT2Model(weights: weights, options: weights.nativeOptions(try engine.options(timers: !noTimers)))
             try gpt.validate(prompt: prompt, n: n)
             var logitsError: Error?
             var times: [Double] = []

@@ -14,7 +14,7 @@ struct Workbench: ParsableCommand {
         Bad input gets one line on stderr and exit status 2.
         """,
         subcommands: [Run.self, Synth.self, Kernels.self, Compare.self, Machine.self, Profile.self,
-                      Gate.self, Scale.self, Tune.self]
+                      Gate.self, Scale.self, Tune.self, Convert.self]
     )
 
     /// Parses, runs, and maps every failure to one line on stderr: exit 2 for bad input and usage errors,
