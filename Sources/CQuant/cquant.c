@@ -129,13 +129,47 @@ static uint16_t quantize_q8(const float *v, int8_t *q) {
     return h;
 }
 
-/// q4 (ggml's q4_0): m = the value of largest magnitude, scale = fp16(m / -8), q = min(15, floor(v / scale + 8.5)).
+#ifndef CQ_Q4_SEARCH
+#define CQ_Q4_SEARCH 1
+#endif
+
+/// q4: codes -8...7 (stored + 8). ggml's q4_0 takes scale = m / -8, m the value of largest magnitude; with
+/// CQ_Q4_SEARCH (the default) the scale is the least-squares one for the best of 21 candidate roundings
+/// (inverse scales -(8 + 0.1 i) / m, i = -10...10; ggml's make_qx_quants idea), which lowers the weights'
+/// RMS error at no cost to the kernels (same layout, same decoding). Then q = min(15, floor(v / scale + 8.5)).
 static uint16_t quantize_q4(const float *v, uint8_t *q) {
     float amax = 0, m = 0;
     for (int i = 0; i < 32; i++) {
         if (fabsf(v[i]) > amax) { amax = fabsf(v[i]); m = v[i]; }
     }
     float d0 = m / -8.0f;
+#if CQ_Q4_SEARCH
+    if (amax > 0) {
+        double best = INFINITY;
+        for (int is = -10; is <= 10; is++) {
+            const float iscale = -(8.0f + 0.1f * is) / m;
+            double sqv = 0, sqq = 0;
+            for (int i = 0; i < 32; i++) {
+                float r = nearbyintf(iscale * v[i]);
+                if (r > 7) r = 7;
+                if (r < -8) r = -8;
+                sqv += (double)r * v[i];
+                sqq += (double)r * r;
+            }
+            if (sqq <= 0) continue;
+            const double d = sqv / sqq;
+            double err = 0;
+            for (int i = 0; i < 32; i++) {
+                float r = nearbyintf(iscale * v[i]);
+                if (r > 7) r = 7;
+                if (r < -8) r = -8;
+                const double e = v[i] - d * r;
+                err += e * e;
+            }
+            if (err < best) { best = err; d0 = (float)d; }
+        }
+    }
+#endif
     if (d0 > 65504.0f) d0 = 65504.0f;
     if (d0 < -65504.0f) d0 = -65504.0f;
     uint16_t h = cq_fp16_from_float(d0);
@@ -553,14 +587,31 @@ INLINE void q_tile(const int format, const int R, const int P, float *out, const
 #define CQ_TILE_P 2
 #endif
 
-#define Q_ROWS(F, P)                                                                        \
+// One out-of-line function per (format, R, P) tile: each is its own register allocation problem, and
+// profiles and disassembly name them (q8_tile_1x4 is the decode loop).
+#define Q_TILE_FN(F, R, P)                                                                                 \
+    static __attribute__((noinline)) void F##_tile_##R##x##P(float *out, const qrows *x, const uint8_t *w,   \
+                                                            size_t pbytes, const float *bias, int OC, int t, \
+                                                            int p, int lo, int hi) {                        \
+        q_tile(F == Q8F ? CQ_Q8 : CQ_Q4, R, P, out, x, w, pbytes, bias, OC, t, p, lo, hi);                  \
+    }
+enum { Q8F = CQ_Q8, Q4F = CQ_Q4 };
+#define Q_TILES(F) Q_TILE_FN(F, 1, 4) Q_TILE_FN(F, 1, 1) Q_TILE_FN(F, 1, 2) Q_TILE_FN(F, 2, 1) Q_TILE_FN(F, 2, 2) \
+    Q_TILE_FN(F, 4, 1) Q_TILE_FN(F, 4, 2) Q_TILE_FN(F, 8, 1) Q_TILE_FN(F, 8, 2) Q_TILE_FN(F, 6, 1) Q_TILE_FN(F, 6, 2)
+Q_TILES(Q8F)
+Q_TILES(Q4F)
+#define TILE(F, R, P) F##_tile_##R##x##P
+#define CALL_TILE(F, R, P, t) TILE(F, R, P)(out, &x, w, pbytes, bias, OC, t, p, col0, col1)
+
+#define Q_ROWS_(F, P, R)                                                                    \
     do {                                                                                    \
         int t = r0;                                                                         \
-        for (; t + CQ_TILE_R <= r1; t += CQ_TILE_R) q_tile(F, CQ_TILE_R, P, out, &x, w, pbytes, bias, OC, t, p, col0, col1); \
-        if (CQ_TILE_R > 4 && t + 4 <= r1) { q_tile(F, 4, P, out, &x, w, pbytes, bias, OC, t, p, col0, col1); t += 4; } \
-        if (t + 2 <= r1) { q_tile(F, 2, P, out, &x, w, pbytes, bias, OC, t, p, col0, col1); t += 2; } \
-        if (t < r1) q_tile(F, 1, P, out, &x, w, pbytes, bias, OC, t, p, col0, col1);       \
+        for (; t + R <= r1; t += R) CALL_TILE(F, R, P, t);                                  \
+        if (R > 4 && t + 4 <= r1) { CALL_TILE(F, 4, P, t); t += 4; }                        \
+        if (t + 2 <= r1) { CALL_TILE(F, 2, P, t); t += 2; }                                 \
+        if (t < r1) CALL_TILE(F, 1, P, t);                                                  \
     } while (0)
+#define Q_ROWS(F, P, R) Q_ROWS_(F, P, R)
 
 #define Q_MATMUL(F)                                                                          \
     static void q_matmul_simd_##F(float *out, const float *inp, const uint8_t *w, const float *bias, \
@@ -570,19 +621,18 @@ INLINE void q_tile(const int format, const int R, const int P, float *out, const
         const int p0 = col0 / Q_NR, p1 = (col1 + Q_NR - 1) / Q_NR;                           \
         if (T == 1) {                                                                        \
             int p = p0;                                                                      \
-            for (; p + 4 <= p1; p += 4) q_tile(F, 1, 4, out, &x, w, pbytes, bias, OC, 0, p, col0, col1); \
-            for (; p < p1; p++) q_tile(F, 1, 1, out, &x, w, pbytes, bias, OC, 0, p, col0, col1); \
+            for (; p + 4 <= p1; p += 4) CALL_TILE(F, 1, 4, 0);                               \
+            for (; p < p1; p++) CALL_TILE(F, 1, 1, 0);                                       \
             return;                                                                          \
         }                                                                                    \
         for (int r0 = 0; r0 < T; r0 += 64) {                                                 \
             const int r1 = T < r0 + 64 ? T : r0 + 64;                                        \
             int p = p0;                                                                      \
-            for (; p + CQ_TILE_P <= p1; p += CQ_TILE_P) Q_ROWS(F, CQ_TILE_P);                \
-            for (; p < p1; p++) Q_ROWS(F, 1);                                                \
+            for (; p + CQ_TILE_P <= p1; p += CQ_TILE_P) Q_ROWS(F, CQ_TILE_P, CQ_TILE_R);     \
+            for (; p < p1; p++) Q_ROWS(F, 1, CQ_TILE_R);                                     \
         }                                                                                    \
     }
 
-enum { Q8F = CQ_Q8, Q4F = CQ_Q4 };
 Q_MATMUL(Q8F)
 Q_MATMUL(Q4F)
 #endif  // CQ_SIMD

@@ -418,17 +418,17 @@ extension ModelWeights {
 
 // MARK: accuracy of one model against another
 
-/// What two models did with the same prompt: the raw material of `Bench.ModelAccuracy` (GPT2 does not
+/// What two models did with the same input: the raw material of `Bench.ModelAccuracy` (GPT2 does not
 /// import Bench: `LogitAccuracy(reference: r.referenceLogits, candidate: r.candidateLogits, vocabulary: r.vocabulary)`
 /// and `Accuracy.agreementPrefix(r.referenceGreedy, r.candidateGreedy)` turn it into the metrics).
 public struct ModelPairRun: Sendable {
-    /// The teacher-forced sequence (the prompt, extended greedily by the reference).
+    /// The teacher-forced sequence.
     public var tokens: [Int32]
     public var vocabulary: Int
     /// Logits [tokens.count, V] of every position, each model teacher-forced over `tokens`.
     public var referenceLogits: [Float]
     public var candidateLogits: [Float]
-    /// Tokens each model generated greedily (argmax) from the prompt, with the KV cache.
+    /// Tokens each model generated greedily (argmax) from the greedy prompt, with the KV cache.
     public var referenceGreedy: [Int32]
     public var candidateGreedy: [Int32]
 }
@@ -441,21 +441,25 @@ extension GPT2Model {
     }
 }
 
-/// Runs `reference` and `candidate` on the same input: `prompt` is extended greedily by the reference to
-/// `length` tokens and teacher-forced through both (every position's logits), and both generate `greedy`
-/// tokens greedily from `prompt`. Throws `GenerationError` for a bad prompt or lengths past maxT.
-public func compareModels(reference: GPT2Model, candidate: GPT2Model, prompt: [Int32], length: Int, greedy: Int) throws -> ModelPairRun {
+/// The default teacher-forced sequence of the accuracy figures: n pseudo-random ids (i * 7919 + 31373) mod V,
+/// the long prompt of the peers' benchmarks (/work/shared/peers/bench.py), varied enough that every position
+/// asks something different (greedy continuations of a synthetic model repeat one token).
+public func accuracySequence(_ n: Int, vocabulary V: Int) -> [Int32] {
+    (0..<n).map { Int32((($0 * 7919) + 31373) % V) }
+}
+
+/// Runs `reference` and `candidate` on the same input: `sequence` teacher-forced through both (every position's
+/// logits), and `greedy` tokens generated greedily by each from `greedyPrompt`. Throws `GenerationError` for bad
+/// tokens or lengths past maxT.
+public func compareModels(reference: GPT2Model, candidate: GPT2Model, sequence: [Int32], greedyPrompt: [Int32],
+                          greedy: Int) throws -> ModelPairRun {
     guard reference.config == candidate.config else { throw GenerationError("the two models have different shapes") }
-    try reference.validate(prompt: prompt, n: max(length, prompt.count + 1))
-    try reference.validate(prompt: prompt, n: prompt.count + max(1, greedy))
-    var tokens = prompt
-    if length > prompt.count {
-        tokens += try reference.generate(prompt: prompt, n: length, sampler: .argmax)
-    }
-    let r = reference.teacherForcedLogits(tokens), c = candidate.teacherForcedLogits(tokens)
-    let n = prompt.count + greedy
-    let rg = greedy > 0 ? try reference.generate(prompt: prompt, n: n, sampler: .argmax) : []
-    let cg = greedy > 0 ? try candidate.generate(prompt: prompt, n: n, sampler: .argmax) : []
-    return ModelPairRun(tokens: tokens, vocabulary: reference.config.V, referenceLogits: r, candidateLogits: c,
+    try reference.validate(prompt: sequence, n: sequence.count + 1)
+    if greedy > 0 { try reference.validate(prompt: greedyPrompt, n: greedyPrompt.count + greedy) }
+    let r = reference.teacherForcedLogits(sequence), c = candidate.teacherForcedLogits(sequence)
+    let n = greedyPrompt.count + greedy
+    let rg = greedy > 0 ? try reference.generate(prompt: greedyPrompt, n: n, sampler: .argmax) : []
+    let cg = greedy > 0 ? try candidate.generate(prompt: greedyPrompt, n: n, sampler: .argmax) : []
+    return ModelPairRun(tokens: sequence, vocabulary: reference.config.V, referenceLogits: r, candidateLogits: c,
                         referenceGreedy: rg, candidateGreedy: cg)
 }

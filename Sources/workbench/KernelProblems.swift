@@ -96,6 +96,8 @@ struct KernelErrors: Codable {
     var maxAbs: Double
     /// max |x - ref| / (1 + |ref|)
     var maxRel: Double
+    /// sqrt(sum (x - ref)^2 / sum ref^2): what the lossy (weight-format) variants are held to.
+    var normalised: Double
     /// The tolerance every variant must meet on max |x - ref| / (1 + |ref|) for inputs in [-1, 1).
     static let tolerance = 1e-4
 
@@ -107,8 +109,11 @@ struct KernelErrors: Codable {
             a = max(a, d); r = max(r, d / (1 + abs(Double(ref[i]))))
         }
         maxAbs = a; maxRel = r
+        normalised = normalisedError(x, ref, count: count)
     }
     var passes: Bool { maxRel <= KernelErrors.tolerance }  // false for NaN
+    /// The check for matmul variant `v`: the rounding bound above, or its weight format's normalised error.
+    func passes(_ v: MatmulVariant) -> Bool { v.withinTolerance(maxRel: maxRel, normalised: normalised, exactBound: KernelErrors.tolerance) }
 }
 
 /// `count` floats uniform in [-1, 1) (caller deallocates).

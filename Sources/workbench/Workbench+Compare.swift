@@ -224,6 +224,9 @@ extension Workbench {
             var correct: Bool
             var maxAbsError: Double?
             var maxRelError: Double?
+            /// Lossy (weight-format) variants: sqrt(sum (x - ref)^2 / sum ref^2) and the format's bound on it.
+            var normalisedError: Double?
+            var normalisedBound: Double?
             var tokens: [Int32]?
             var samples: Samples?
             var gflops: Double?
@@ -283,10 +286,15 @@ extension Workbench {
             let eb = problem.check(perturb: injectError) { vb($0, pool: pool) }
             let flops = problem.flops
             let weightBytes = problem.weightBytes
-            var a = Side(spec: "matmul:\(va.name)", threads: va.usesPool ? K : 1, correct: ea.passes,
+            var a = Side(spec: "matmul:\(va.name)", threads: va.usesPool ? K : 1, correct: ea.passes(va),
                          maxAbsError: ea.maxAbs, maxRelError: ea.maxRel)
-            var b = Side(spec: "matmul:\(vb.name)", threads: vb.usesPool ? K : 1, correct: eb.passes,
+            var b = Side(spec: "matmul:\(vb.name)", threads: vb.usesPool ? K : 1, correct: eb.passes(vb),
                          maxAbsError: eb.maxAbs, maxRelError: eb.maxRel)
+            // lossy (weight-format) variants: their normalised error and bound, their format's bytes
+            for (side, v, e) in [(0, va, ea), (1, vb, eb)] where v.isLossy {
+                if side == 0 { a.normalisedError = e.normalised; a.normalisedBound = v.weightFormat.tolerance }
+                else { b.normalisedError = e.normalised; b.normalisedBound = v.weightFormat.tolerance }
+            }
             var comparison: Comparison?
             let opts = runnerOptions(engine: false)
             if a.correct && b.correct {
@@ -297,7 +305,8 @@ extension Workbench {
                 ], options: opts)
                 for (i, var side) in [a, b].enumerated() {
                     side.samples = samples[i]
-                    rates(&side, flops: flops, bytes: weightBytes, machine: machine)
+                    let v = i == 0 ? va : vb
+                    rates(&side, flops: flops, bytes: v.isLossy ? Double(v.weightBytes(rows: m.OC, cols: m.C)) : weightBytes, machine: machine)
                     if i == 0 { a = side } else { b = side }
                 }
                 comparison = Comparison(a: samples[0], b: samples[1])
@@ -452,7 +461,8 @@ extension Workbench {
             } else {
                 line(String(format: "correctness against naive (pass: |x - ref| <= %.0e * (1 + |ref|)):", r.tolerance))
                 for (tag, s) in sides {
-                    line("  \(tag)  \(pad(s.spec, 22)) max abs error \(sci(s.maxAbsError))  max rel error \(sci(s.maxRelError))  \(s.correct ? "ok" : "WRONG")")
+                    let lossy = s.normalisedError.map { "  normalised error \(sci($0)) (lossy format, pass: <= \(sci(s.normalisedBound)))" } ?? ""
+                    line("  \(tag)  \(pad(s.spec, 22)) max abs error \(sci(s.maxAbsError))  max rel error \(sci(s.maxRelError))\(lossy)  \(s.correct ? "ok" : "WRONG")")
                 }
             }
             if r.wrong {

@@ -353,7 +353,9 @@ struct GateSuite {
     init(spec: GateSuiteSpec, threads: Int, injections: [SlowdownInjection], scratch: String) throws {
         self.spec = spec; self.threads = threads; self.injections = injections; self.scratch = scratch
         pool = WorkerPool(count: 1)
-        matmulVariants = MatmulVariants.all.map { SlowdownInjection.apply(injections, to: $0) }
+        // The lossy weight-format variants (bf16, q8, q4) are not gated yet: the baseline predates them and
+        // the error bound here is the fp32 one (their bounds: WeightFormat.tolerance).
+        matmulVariants = MatmulVariants.all.filter { !$0.isLossy }.map { SlowdownInjection.apply(injections, to: $0) }
         attentionVariants = AttentionVariants.all.map { SlowdownInjection.apply(injections, to: $0) }
     }
 

@@ -148,6 +148,22 @@ private struct KernelHarness {
         return times[times.count / 2]
     }
 
+    /// Weight matrices for a weight-format variant: the first prepared from `w`, the others copies of its
+    /// bytes, totalling >= 256 MB in the format; returns them, their count and the bytes of one.
+    static func formatCopies(_ v: MatmulVariant, of w: WeightMatrix) -> ([WeightMatrix], Int, Int) {
+        let bytes = v.weightBytes(rows: w.rows, cols: w.cols)
+        let copies = max(1, (256 << 20) / bytes + 1)
+        let first = WeightMatrix(data: w.data, rows: w.rows, cols: w.cols)
+        v.prepare(first)
+        let packed = first.existingFormatBytes(v.weightFormat.cacheKey)!
+        let rest = (1..<copies).map { _ in
+            let m = WeightMatrix(data: w.data, rows: w.rows, cols: w.cols)
+            _ = m.formatBytes(v.weightFormat.cacheKey, count: bytes) { $0.copyMemory(from: packed, byteCount: bytes) }
+            return m
+        }
+        return ([first] + rest, copies, bytes)
+    }
+
     func matmul(T: Int, C: Int, OC: Int, only: Set<String>?) {
         let bytes = OC * C * MemoryLayout<Float>.size
         let copies = max(1, (256 << 20) / bytes + 1)
@@ -164,11 +180,15 @@ private struct KernelHarness {
                     MatmulVariants.reference.kernel(MatmulArgs(out: r.baseAddress!, inp: x.baseAddress!, weight: weights[0], bias: b.baseAddress, T: T), 0..<OC)
                 }
                 for v in MatmulVariants.all where only?.contains(v.name) ?? true {
+                    // Lossy weight formats: copies of the first weight's packed bytes totalling >= 256 MB in that
+                    // format, GB/s of those bytes, and the normalised error (their tolerance's measure, marked n).
+                    let (weights, copies, bytes) = v.isLossy ? Self.formatCopies(v, of: weights[0]) : (weights, copies, bytes)
                     for w in weights { v.prepare(w) }
                     let err: Float = out.withUnsafeMutableBufferPointer { o in
                         o.update(repeating: .nan)
                         let a = MatmulArgs(out: o.baseAddress!, inp: x.baseAddress!, weight: weights[0], bias: b.baseAddress, T: T)
                         if split { v.split(a, pool: pool) } else { v(a, pool: pool) }
+                        if v.isLossy { return ref.withUnsafeBufferPointer { Float(normalisedError(o.baseAddress!, $0.baseAddress!, count: T * OC)) } }
                         return zip(o, ref).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
                     }
                     let secs = out.withUnsafeMutableBufferPointer { o in
@@ -177,7 +197,7 @@ private struct KernelHarness {
                             if split { v.split(a, pool: pool) } else { v(a, pool: pool) }
                         }
                     }
-                    print("  \(pad(v.name, 10)) \(pad(err.isNaN ? "NaN" : String(format: "%.1e", err), 9))"
+                    print("  \(pad(v.name, 10)) \(pad(err.isNaN ? "NaN" : String(format: "%.1e", err) + (v.isLossy ? "n" : ""), 9))"
                           + String(format: " %10.1f us  %8.1f  %8.1f", secs * 1e6, flops / secs / 1e9, Double(bytes) / secs / 1e9))
                 }
             }

@@ -57,6 +57,29 @@ final class ConvertCLITests: XCTestCase {
         XCTAssertTrue(t.stdout.contains("lmhead=threaded"), t.summary)
     }
 
+    /// The format variants through `compare` (held to their normalised error, GB/s of their own bytes) and
+    /// `kernels --time`.
+    func testCompareAndKernelsTakeTheFormatVariants() throws {
+        for f in ["bf16", "q8", "q4"] {
+            let r = try Subprocess.workbench(["compare", "matmul:naive", "matmul:\(f)", "--shape", "4,96,64", "--runs", "10", "--json"])
+            assertSuccess(r)
+            let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let b = obj?["b"] as? [String: Any]
+            XCTAssertEqual(b?["correct"] as? Bool, true, r.summary)
+            XCTAssertEqual(obj?["wrong"] as? Bool, false, r.summary)
+            XCTAssertNotNil(b?["normalisedError"] as? Double, r.summary)
+            let bytes = ["bf16": 64 * 96 * 2, "q8": 64 * 128 / 32 * 34, "q4": 64 * 128 / 32 * 18][f]!
+            let c = obj?["comparison"] as? [String: Any], med = (c?["b"] as? [String: Any])?["median"] as? Double
+            XCTAssertEqual(b?["gbs"] as? Double ?? 0, Double(bytes) / (med ?? 1), accuracy: 1e-6 * Double(bytes) / (med ?? 1), r.summary)
+            let text = try Subprocess.workbench(["compare", "matmul:naive", "matmul:\(f)", "--shape", "4,96,64", "--runs", "5"])
+            assertSuccess(text)
+            XCTAssertTrue(text.stdout.contains("normalised error"), text.summary)
+        }
+        let k = try Subprocess.workbench(["kernels", "--time", "--seconds", "0.01", "--mm", "2,768,768", "--attn", "4,64,4", "--variants", "naive,q8,q4,bf16"])
+        assertSuccess(k)
+        for f in ["q8", "q4", "bf16"] { XCTAssertTrue(k.stdoutLines.contains { $0.hasPrefix("  \(f) ") && $0.contains("n ") }, k.summary) }
+    }
+
     func testBadInput() throws {
         let m = try tiny()
         let out = Fixtures.shared.path("bad.wbm")
