@@ -117,27 +117,33 @@ static void block_values(float *v, const float *w, int rows, int C, int row, int
 #endif
 
 /// The least-squares scale d = sum(q v) / sum(q^2) of the best of 21 candidate roundings q = clamp(round(v * iscale))
-/// with iscale = base + step * i, i = -10...10 (ggml's make_qx_quants idea); `fallback` if none is usable.
+/// with iscale = base + step * i, i = -10...10 (ggml's make_qx_quants idea); `fallback` if none is usable. For a
+/// candidate q the squared error at its best d is sum v^2 - (sum q v)^2 / sum q^2, so the best candidate has
+/// the largest (sum q v)^2 / sum q^2. (AVX-512 when available: packing 124M weights takes ~1 s, not ~15.)
 static float search_scale(const float *v, float base, float step, float lo, float hi, float fallback) {
-    double best = INFINITY;
-    float d0 = fallback;
+    float best = 0, d0 = fallback;
+#if CQ_SIMD
+    const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+#endif
     for (int is = -10; is <= 10; is++) {
         const float iscale = base + step * is;
-        double sqv = 0, sqq = 0;
+        float sqv, sqq;
+#if CQ_SIMD
+        const __m512 sc = _mm512_set1_ps(iscale);
+        const __m512 r0 = _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_roundscale_ps(_mm512_mul_ps(sc, v0), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+        const __m512 r1 = _mm512_min_ps(vhi, _mm512_max_ps(vlo, _mm512_roundscale_ps(_mm512_mul_ps(sc, v1), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+        sqv = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_mul_ps(r0, v0), _mm512_mul_ps(r1, v1)));
+        sqq = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_mul_ps(r0, r0), _mm512_mul_ps(r1, r1)));
+#else
+        sqv = 0; sqq = 0;
         for (int i = 0; i < 32; i++) {
             const float r = fminf(hi, fmaxf(lo, nearbyintf(iscale * v[i])));
-            sqv += (double)r * v[i];
-            sqq += (double)r * r;
+            sqv += r * v[i];
+            sqq += r * r;
         }
-        if (sqq <= 0) continue;
-        const double d = sqv / sqq;
-        double err = 0;
-        for (int i = 0; i < 32; i++) {
-            const float r = fminf(hi, fmaxf(lo, nearbyintf(iscale * v[i])));
-            const double e = v[i] - d * r;
-            err += e * e;
-        }
-        if (err < best) { best = err; d0 = (float)d; }
+#endif
+        if (sqq > 0 && sqv * sqv / sqq > best) { best = sqv * sqv / sqq; d0 = sqv / sqq; }
     }
     return d0;
 }
