@@ -1,9 +1,9 @@
 // Machine facts: what the CPU is (from /proc/cpuinfo, /sys, the affinity mask) and its two measured limits
 // (Peak.swift), cached as JSON so `workbench compare` and reports reuse them as the 100 % lines.
 //
-// Cache: $WORKBENCH_CACHE/machine.json, else $XDG_CACHE_HOME/workbench/machine.json, else
-// ~/.cache/workbench/machine.json. A cached file is reused only when its fingerprint (CPU model, logical
-// cores, architecture) and schema match this machine; `workbench machine --refresh` re-measures.
+// Cache: machine.json in the cache folder (Basics' `CacheFolder`: $WORKBENCH_CACHE, else
+// $XDG_CACHE_HOME/workbench, else ~/.cache/workbench). A cached file is reused only when its fingerprint (CPU
+// model, logical cores, architecture) and schema match this machine; `workbench machine --refresh` re-measures.
 import Foundation
 
 /// One CPU cache, as the kernel describes it in /sys/devices/system/cpu/cpu0/cache/index*.
@@ -19,7 +19,8 @@ public struct CacheInfo: Codable, Equatable, Sendable {
 /// What this machine is and how fast it can go.
 public struct MachineInfo: Codable, Equatable, Sendable {
     /// Bumped when the measurements change meaning; a cache with another schema is re-measured.
-    public static let currentSchema = 1
+    /// 2: the bandwidths are the best of 1, 4 and 8 read streams per thread (`Peak.readPatterns`; 1: one stream).
+    public static let currentSchema = 2
     public var schema: Int
     public var fingerprint: String
     /// ISO 8601 time of the measurement.
@@ -37,7 +38,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     public var caches: [CacheInfo]
     /// Best single-thread FP32 FMA rate, GFLOP/s (SIMD16 loop, 12 accumulators).
     public var fmaPeakGFLOPS: Double
-    /// Best read bandwidth of one thread, GB/s.
+    /// Best read bandwidth of one thread, GB/s (the best read pattern, `Peak.readBandwidthGBs`).
     public var readBandwidthGBs: Double
     /// Best read bandwidth of `bandwidthThreads` threads (one per usable CPU), GB/s.
     public var readBandwidthAllGBs: Double
@@ -65,6 +66,32 @@ public struct MachineInfo: Codable, Equatable, Sendable {
 
     /// flop per byte at which a kernel on `threads` threads stops being memory-bound.
     public func balance(threads: Int) -> Double { peakGFLOPS(threads: threads) / bandwidthGBs(threads: threads) }
+
+    /// The largest cache's size in bytes (the last-level cache), nil when /sys did not say.
+    public var lastLevelCacheBytes: Int? { Machine.lastLevelCacheBytes(caches) }
+
+    /// The human-readable facts, one per line (`workbench machine`).
+    public var text: String {
+        var s = ""
+        func line(_ k: String, _ v: String) { s += k.padding(toLength: 16, withPad: " ", startingAt: 0) + v + "\n" }
+        line("cpu", "\(cpuModel) (\(architecture))")
+        line("cores", "\(logicalCores) logical, \(usableCores) usable (CPUs \(Machine.cpuList(usableCPUs)))")
+        line("simd", simdFlags.isEmpty ? "(none listed)" : simdFlags.joined(separator: " "))
+        if !caches.isEmpty {
+            line("caches", caches.map { c in
+                let name = "L\(c.level)" + (c.type == "Data" ? "d" : c.type == "Instruction" ? "i" : "")
+                return "\(name) \(Machine.bytes(c.bytes))" + (c.sharedBy > 1 ? " (shared by \(c.sharedBy))" : "")
+            }.joined(separator: ", "))
+        }
+        line("fp32 fma peak", String(format: "%.1f GFLOP/s on one core (SIMD16, %d accumulators, best run); %.1f on %d cores",
+                                     fmaPeakGFLOPS, Peak.fmaAccumulators, peakGFLOPS(threads: usableCores), usableCores))
+        line("read bandwidth", String(format: "%.1f GB/s one thread, %.1f GB/s %d threads (reading %@ as 1, 4 or 8 streams per thread, best pass)",
+                                      readBandwidthGBs, readBandwidthAllGBs, bandwidthThreads, Machine.bytes(bandwidthBytes) as NSString))
+        line("balance", String(format: "%.1f flop/byte on one core (above it a kernel is compute-bound)", balance(threads: 1)))
+        line("measured", "\(measuredAt) by a \(build) build")
+        for w in warnings { line("warning", w.message) }
+        return s
+    }
 }
 
 /// Reading the machine: static facts, measurement, and the JSON cache.
@@ -72,18 +99,10 @@ public enum Machine {
     /// Whether this module was compiled without optimisation (-Onone): its measurement loops are then far
     /// too slow to say anything about the machine.
     public static var isUnoptimizedBuild: Bool { _isDebugAssertConfiguration() }
-    /// The same as `isUnoptimizedBuild` (what "debug" means for timing).
-    public static var isDebugBuild: Bool { isUnoptimizedBuild }
 
-    /// The cache file: $WORKBENCH_CACHE, else $XDG_CACHE_HOME/workbench, else ~/.cache/workbench, + /machine.json.
-    public static var cachePath: String {
-        let env = ProcessInfo.processInfo.environment
-        let dir: String
-        if let d = env["WORKBENCH_CACHE"], !d.isEmpty { dir = d }
-        else if let x = env["XDG_CACHE_HOME"], !x.isEmpty { dir = x + "/workbench" }
-        else { dir = (env["HOME"] ?? NSTemporaryDirectory()) + "/.cache/workbench" }
-        return dir + "/machine.json"
-    }
+    /// The cache file: machine.json in the cache folder (`CacheFolder`: $WORKBENCH_CACHE, else
+    /// $XDG_CACHE_HOME/workbench, else ~/.cache/workbench).
+    public static var cachePath: String { CacheFolder.file("machine.json") }
 
     /// The cached facts if they belong to this machine, else fresh measurements (saved unless they come from
     /// an unoptimised build or from loops not compiled for this CPU). `log` hears about measuring and about
@@ -91,7 +110,7 @@ public enum Machine {
     public static func current(refresh: Bool = false, path: String = Machine.cachePath,
                                log: (String) -> Void = { _ in }) -> MachineInfo {
         if !refresh, let cached = load(path: path) { return cached }
-        log("measuring the machine's FMA peak and memory bandwidth (under a second)...")
+        log("measuring the machine's FMA peak and memory bandwidth (a few seconds)...")
         let info = measure()
         if info.cacheable {
             do { try save(info, path: path) } catch { log("cannot cache machine facts at \(path): \(error.localizedDescription)") }
@@ -132,7 +151,8 @@ public enum Machine {
         let debug = isUnoptimizedBuild
         let usable = usableCPUs()
         let nth = max(1, usable.count)
-        let bytes = debug ? 32 << 20 : 256 << 20
+        // the buffer read: at least 256 MiB and 4x the last-level cache, so every pass comes from memory
+        let bytes = debug ? 32 << 20 : max(256 << 20, 4 * (lastLevelCacheBytes() ?? 0))
         let load = loadAverage()
         let fma = debug ? Peak.fmaGFLOPS(repeats: 2) : Peak.fmaGFLOPS()
         let bw1 = Peak.readBandwidthGBs(bytes: bytes, threads: 1, repeats: debug ? 1 : 4)
@@ -214,6 +234,32 @@ public enum Machine {
             return list
         }
         return Array(0..<logicalCores())
+    }
+
+    /// The largest data or unified cache of `caches` (default: this machine's), nil when none is known.
+    public static func lastLevelCacheBytes(_ caches: [CacheInfo] = Machine.caches()) -> Int? {
+        caches.filter { $0.type != "Instruction" }.map(\.bytes).max()
+    }
+
+    /// "32 MiB" for 32 << 20 (exact binary units, else bytes).
+    public static func bytes(_ n: Int) -> String {
+        if n >= 1 << 30 && n % (1 << 30) == 0 { return "\(n >> 30) GiB" }
+        if n >= 1 << 20 && n % (1 << 20) == 0 { return "\(n >> 20) MiB" }
+        if n >= 1 << 10 && n % (1 << 10) == 0 { return "\(n >> 10) KiB" }
+        return "\(n) B"
+    }
+
+    /// "0-3,8" for [0, 1, 2, 3, 8] (the inverse of `parseCPUList`).
+    public static func cpuList(_ cpus: [Int]) -> String {
+        var parts: [String] = []
+        var i = 0
+        while i < cpus.count {
+            var j = i
+            while j + 1 < cpus.count && cpus[j + 1] == cpus[j] + 1 { j += 1 }
+            parts.append(j > i ? "\(cpus[i])-\(cpus[j])" : "\(cpus[i])")
+            i = j + 1
+        }
+        return parts.joined(separator: ",")
     }
 
     /// Parses a kernel CPU list like "0-3,8,10-11"; nil when malformed.

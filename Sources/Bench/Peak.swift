@@ -17,9 +17,9 @@ public enum Peak {
         // Calibrate: how many iterations take `seconds`?
         var iterations = 1 << 12
         while true {
-            let t0 = benchNanos()
+            let t0 = monotonicNanos()
             sink &+= Int(fmaLoop(iterations: iterations, multiplier: multiplier, addend: addend).sum().bitPattern & 1)
-            let dt = Double(benchNanos() - t0) / 1e9
+            let dt = Double(monotonicNanos() - t0) / 1e9
             if dt >= seconds / 4 || iterations >= 1 << 30 {
                 iterations = max(1, Int(Double(iterations) * seconds / max(dt, 1e-9)))
                 break
@@ -28,9 +28,9 @@ public enum Peak {
         }
         var best = 0.0
         for _ in 0..<max(1, repeats) {
-            let t0 = benchNanos()
+            let t0 = monotonicNanos()
             let r = fmaLoop(iterations: iterations, multiplier: multiplier, addend: addend)
-            let dt = Double(benchNanos() - t0) / 1e9
+            let dt = Double(monotonicNanos() - t0) / 1e9
             sink &+= Int(r.sum().bitPattern & 1)
             best = max(best, flopsPerIteration * Double(iterations) / dt / 1e9)
         }
@@ -53,16 +53,32 @@ public enum Peak {
         return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11))
     }
 
+    /// The read patterns the bandwidth test tries, each thread on its slice: one stream (`readSum`), and 4 or
+    /// 8 streams side by side in blocks (`readSumStreams`: 4 x 96 KiB is the panel GEMV's pattern at C = 768).
+    public static let readPatterns: [(streams: Int, span: Int)] = [(1, 0), (4, 24576), (8, 98304)]
+
     /// The best read bandwidth in GB/s (1e9 bytes/s) of `threads` threads summing disjoint slices of one
-    /// `bytes`-byte buffer (touched beforehand), over `repeats` passes. With one thread each pass is timed
-    /// in `chunks` consecutive pieces (each still far larger than the caches, as the buffer is walked in
-    /// order) and the fastest piece counts, so a busy machine's interruptions spoil fewer measurements.
+    /// `bytes`-byte buffer (touched beforehand), over `repeats` passes of each pattern of `readPatterns`,
+    /// whichever is fastest. One stream alone is not the machine's limit: on a Sapphire Rapids VM a single
+    /// stream read ~30 % slower than the T=1 matmul's four panel streams (Notes/kernels.md). With one thread
+    /// each pass is timed in `chunks` consecutive pieces (each still far larger than the caches, as the buffer
+    /// is walked in order) and the fastest piece counts, so a busy machine's interruptions spoil fewer
+    /// measurements.
     public static func readBandwidthGBs(bytes: Int = 256 << 20, threads: Int = 1, repeats: Int = 4, chunks: Int = 4) -> Double {
         let count = max(1024, bytes / 4)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
         defer { raw.deallocate() }
         let buffer = raw.bindMemory(to: Float.self, capacity: count)
         buffer.initialize(repeating: 1, count: count)
+        return readPatterns.map { pattern in
+            readBandwidthGBs(buffer, count: count, threads: threads, repeats: repeats, chunks: chunks) { p, n in
+                pattern.streams == 1 ? readSum(p, n) : readSumStreams(p, n, streams: pattern.streams, span: pattern.span)
+            }
+        }.max()!
+    }
+
+    static func readBandwidthGBs(_ buffer: UnsafeMutablePointer<Float>, count: Int, threads: Int, repeats: Int, chunks: Int,
+                                 read readSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> Float) -> Double {
         let nth = max(1, threads)
         var best = 0.0
         if nth == 1 {
@@ -72,9 +88,9 @@ public enum Peak {
                 for c in 0..<pieces {
                     let lo = min(count, c * per), hi = min(count, lo + per)
                     if hi <= lo { continue }
-                    let t0 = benchNanos()
+                    let t0 = monotonicNanos()
                     let s = readSum(buffer + lo, hi - lo)
-                    let dt = Double(benchNanos() - t0) / 1e9
+                    let dt = Double(monotonicNanos() - t0) / 1e9
                     sink &+= Int(s.bitPattern & 1)
                     best = max(best, Double((hi - lo) * 4) / dt / 1e9)
                 }
@@ -101,11 +117,11 @@ public enum Peak {
                 t.start()
             }
             usleep(2000) // let the helper threads reach the semaphore
-            let t0 = benchNanos()
+            let t0 = monotonicNanos()
             for _ in 1..<nth { start.signal() }
             sums[0] = readSum(buffer + slices[0].lowerBound, slices[0].count)
             done.wait()
-            let dt = Double(benchNanos() - t0) / 1e9
+            let dt = Double(monotonicNanos() - t0) / 1e9
             best = max(best, Double(count * 4) / dt / 1e9)
         }
         for i in 0..<nth { sink &+= Int(sums[i].bitPattern & 1) }
@@ -129,6 +145,34 @@ public enum Peak {
         var s = ((a0 + a1) + (a2 + a3)).sum()
         while i < n { s += p[i]; i += 1 } // scalar tail
         return s
+    }
+
+    /// Sum of p[0..<n] read as `streams` streams side by side: the range is cut into blocks of `streams` spans of
+    /// `span` floats (`streams` even, `span` a multiple of 32), and in each block the spans are read together, two SIMD16 loads from
+    /// each per step (like the panel GEMV's four panels); the leftovers by `readSum`.
+    @inline(never)
+    public static func readSumStreams(_ p: UnsafePointer<Float>, _ n: Int, streams: Int, span: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
+        let block = streams * span
+        var b = 0
+        while b + block <= n {
+            var i = 0
+            while i < span {
+                var s = 0
+                while s + 2 <= streams {
+                    let o = (b + s * span + i) * 4, o2 = o + span * 4
+                    a0 += raw.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    a1 += raw.loadUnaligned(fromByteOffset: o + 64, as: SIMD16<Float>.self)
+                    a2 += raw.loadUnaligned(fromByteOffset: o2, as: SIMD16<Float>.self)
+                    a3 += raw.loadUnaligned(fromByteOffset: o2 + 64, as: SIMD16<Float>.self)
+                    s += 2
+                }
+                i += 32
+            }
+            b += block
+        }
+        return ((a0 + a1) + (a2 + a3)).sum() + readSum(p + b, n - b)
     }
 
     /// The buffer and the per-thread results, handed to the helper threads (each writes only its own slot).

@@ -2,15 +2,10 @@
 // rotates each round, so slow drifts of the machine, e.g. clock or thermal changes, hit every benchmark
 // alike), each sample timed with the monotonic clock, until both the minimum number of runs and the time
 // budget are reached (or the maximum number of runs).
+// Bench's one import of ours is Basics (the monotonic clock, the seeded generator, the cache folder), re-exported
+// so every file of Bench and every client reads the same clock.
+@_exported import Basics
 import Foundation
-
-/// Monotonic nanoseconds (CLOCK_MONOTONIC).
-@inline(__always)
-public func benchNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
 
 /// One thing to time: `body` is timed; `setUp`, if any, runs untimed before each sample.
 public struct Benchmark {
@@ -67,21 +62,21 @@ public struct Runner {
         // Warm-up: round-robin, each call timed to estimate the time per call.
         var fastest = [Double](repeating: .infinity, count: n)
         var warmups = [Int](repeating: 0, count: n)
-        let warmStart = benchNanos()
+        let warmStart = monotonicNanos()
         var round = 0
         while true {
-            let seconds = Double(benchNanos() - warmStart) / 1e9
+            let seconds = Double(monotonicNanos() - warmStart) / 1e9
             let enough = warmups.allSatisfy { $0 >= o.warmupCalls } && seconds >= o.warmupSeconds
             if enough || warmups.allSatisfy({ $0 >= max(o.warmupCalls, o.maximumWarmupCalls) }) { break }
             for i in order(round: round, count: n) {
                 benchmarks[i].setUp?()
-                let t0 = benchNanos()
+                let t0 = monotonicNanos()
                 benchmarks[i].body()
-                fastest[i] = min(fastest[i], Double(benchNanos() - t0))
+                fastest[i] = min(fastest[i], Double(monotonicNanos() - t0))
                 warmups[i] += 1
             }
             round += 1
-            progress?(RunnerProgress(phase: .warmup, rounds: round, elapsed: Double(benchNanos() - warmStart) / 1e9, options: o))
+            progress?(RunnerProgress(phase: .warmup, rounds: round, elapsed: Double(monotonicNanos() - warmStart) / 1e9, options: o))
         }
         let iterations = (0..<n).map { i -> Int in
             if benchmarks[i].setUp != nil || !fastest[i].isFinite { return 1 }
@@ -91,20 +86,20 @@ public struct Runner {
 
         // Measuring: one sample of each benchmark per round.
         var times = [[Double]](repeating: [], count: n)
-        let start = benchNanos()
+        let start = monotonicNanos()
         round = 0
         while true {
             for i in order(round: round, count: n) {
                 let b = benchmarks[i]
                 b.setUp?()
                 let k = iterations[i]
-                let t0 = benchNanos()
+                let t0 = monotonicNanos()
                 for _ in 0..<k { b.body() }
-                let t1 = benchNanos()
+                let t1 = monotonicNanos()
                 times[i].append(Double(t1 - t0) / Double(k))
             }
             round += 1
-            let elapsed = Double(benchNanos() - start) / 1e9
+            let elapsed = Double(monotonicNanos() - start) / 1e9
             progress?(RunnerProgress(phase: .measuring, rounds: round, elapsed: elapsed, options: o))
             if round >= max(1, o.maximumRuns) { break }
             if round >= o.minimumRuns && elapsed >= o.budgetSeconds { break }

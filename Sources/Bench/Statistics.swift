@@ -171,22 +171,3 @@ public enum Stats {
         return table[n2]
     }
 }
-
-/// SplitMix64: small, fast, deterministic on every platform (the bootstrap's generator).
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform integer in 0..<n (Lemire's multiply-high; the bias is below 2^-50 for the n used here).
-    mutating func below(_ n: Int) -> Int {
-        Int(next().multipliedFullWidth(by: UInt64(n)).high)
-    }
-}

@@ -40,7 +40,7 @@ public struct GPT2Config: Codable, Equatable, Sendable {
     public var hs: Int { C / NH }
 
     /// Checks every dimension; returns the first problem as one phrase, or nil when the shape is sane.
-    public func problem(version: Int) -> String? {
+    public func problem() -> String? {
         let lim = GPT2Config.limits
         if maxT < 1 || maxT > lim.maxT { return "max sequence length \(maxT) is outside 1...\(lim.maxT)" }
         if V < 1 || V > lim.V { return "vocabulary size \(V) is outside 1...\(lim.V)" }
@@ -95,7 +95,7 @@ public enum CheckpointFormat {
         let V = Int(h[3])
         let config = GPT2Config(maxT: Int(h[2]), V: V, Vp: version == 3 ? Int(h[7]) : V,
                                 L: Int(h[4]), NH: Int(h[5]), C: Int(h[6]))
-        if let p = config.problem(version: version) { throw CheckpointError(path: path, "bad header: \(p)") }
+        if let p = config.problem() { throw CheckpointError(path: path, "bad header: \(p)") }
         // Sizes are bounded by `limits`, but still add them with overflow checks.
         var total = 0
         for s in config.parameterSizes {
@@ -113,18 +113,39 @@ public enum CheckpointFormat {
     }
 }
 
+/// How `Checkpoint` maps the file.
+public enum CheckpointPaging: String, Sendable, CaseIterable {
+    /// Map lazily and ask the kernel to read the file ahead (`madvise(MADV_WILLNEED)`: page-cache readahead,
+    /// asynchronous; nothing is mapped into the process until a forward pass touches it). The default.
+    case lazy
+    /// Map lazily, no hint: pages are read (if not cached) and mapped when first touched.
+    case onTouch
+    /// `MAP_POPULATE`: read and map every page before `init` returns (the old behaviour; a full pass over
+    /// the file at load).
+    case populate
+}
+
 /// A checkpoint memory-mapped read-only; the parameters are views into the mapping (nothing is copied).
+/// The engine reads the weights straight from the mapping (one copy of the weights: the page cache's),
+/// so a page costs memory only once a forward pass has touched it.
 public final class Checkpoint: @unchecked Sendable {
     public let path: String
     public let config: GPT2Config
     public let version: Int
     /// The first float32 parameter (just after the header).
     public let parameters: UnsafePointer<Float>
+    /// Nanoseconds `init` took (open, header, validation, mmap, madvise).
+    public let loadNanos: UInt64
     private let mapping: UnsafeMutableRawPointer
     private let mappedBytes: Int
 
-    /// Opens, validates and maps `path`. Throws `CheckpointError` with a one-line reason.
-    public init(path: String) throws {
+    /// Opens, validates and maps `path` (`paging`: how, default `$WORKBENCH_PAGING` — lazy, onTouch or
+    /// populate — else `.lazy`). Throws `CheckpointError` with a one-line reason.
+    public init(path: String, paging: CheckpointPaging? = nil) throws {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let start = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        let paging = paging ?? ProcessInfo.processInfo.environment["WORKBENCH_PAGING"].flatMap(CheckpointPaging.init(rawValue:)) ?? .lazy
         self.path = path
         // O_NONBLOCK: a FIFO or device must be refused below, not block open(2) forever.
         let fd = open(path, O_RDONLY | O_NONBLOCK)
@@ -142,12 +163,16 @@ public final class Checkpoint: @unchecked Sendable {
         let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, CheckpointFormat.headerBytes, 0) }
         if got != CheckpointFormat.headerBytes { throw CheckpointError(path: path, "cannot read the header") }
         (config, version) = try CheckpointFormat.parse(header: header, fileSize: size, path: path)
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), m != MAP_FAILED else {
+        let flags = MAP_PRIVATE | (paging == .populate ? MAP_POPULATE : 0)
+        guard let m = mmap(nil, size, PROT_READ, flags, fd, 0), m != MAP_FAILED else {
             throw CheckpointError(path: path, "cannot memory-map: \(String(cString: strerror(errno)))")
         }
+        if paging == .lazy { _ = madvise(m, size, MADV_WILLNEED) }
         mapping = m
         mappedBytes = size
         parameters = UnsafePointer((m + CheckpointFormat.headerBytes).assumingMemoryBound(to: Float.self))
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        loadNanos = (UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)) &- start
     }
 
     deinit { munmap(mapping, mappedBytes) }

@@ -34,39 +34,19 @@ public struct GenerationError: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 }
 
-/// Parses command-line token ids: integers in 0..<V. Throws `GenerationError`.
-public func parseTokens(_ words: [String], vocabulary V: Int) throws -> [Int32] {
-    if words.isEmpty { throw GenerationError("empty prompt: give at least one token id") }
-    return try words.map { w in
-        guard let v = Int(w) else { throw GenerationError("token '\(w)' is not an integer") }
-        guard v >= 0 && v < V else { throw GenerationError("token \(v) is out of range: token ids must be in 0..<\(V) (the vocabulary size)") }
-        return Int32(v)
-    }
-}
-
 extension GPT2Model {
-    /// Checks a request: prompt not empty, every id in 0..<V, prompt shorter than n, n <= maxT.
-    public func validate(prompt: [Int32], n: Int) throws {
-        if prompt.isEmpty { throw GenerationError("empty prompt: give at least one token id") }
-        if let bad = prompt.first(where: { $0 < 0 || Int($0) >= config.V }) {
-            throw GenerationError("token \(bad) is out of range: token ids must be in 0..<\(config.V) (the vocabulary size)")
-        }
-        if n > config.maxT { throw GenerationError("n = \(n) exceeds the model's maximum sequence length \(config.maxT)") }
-        if prompt.count >= n {
-            throw GenerationError("the prompt has \(prompt.count) tokens but n = \(n): n counts prompt plus generated tokens and must be larger")
-        }
-    }
-
-    /// Completes `prompt` to `n` tokens, gpt.c's way: at each step the probabilities of the last position
-    /// pick the next token with `sampler`. With `kvCache`, the prompt is prefilled in one batched forward
-    /// and each new token costs one position; without, every step recomputes the whole prefix.
+    /// Completes the request's prompt to n tokens, gpt.c's way: at each step the probabilities of the last
+    /// position pick the next token with the sampler. With the KV cache, the prompt is prefilled in one batched
+    /// forward and each new token costs one position; without, every step recomputes the whole prefix.
     /// `firstLogits` receives the logits [T, V] of the first forward pass; `onToken` each new token.
-    /// Returns the generated tokens (not the prompt).
+    /// Returns the generated tokens (not the prompt). Throws `GenerationError` when a step's logits are not
+    /// finite (NaN or infinite weights), naming the position and the first non-finite weight.
     @discardableResult
-    public func generate(prompt: [Int32], n: Int, sampler: Sampler = .mult, kvCache: Bool = true,
+    public func generate(_ request: GenerationRequest,
                          firstLogits: ((UnsafeBufferPointer<Float>, _ T: Int) -> Void)? = nil,
                          onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
-        try validate(prompt: prompt, n: n)
+        precondition(request.V == config.V && request.maxT == config.maxT, "generate: request checked against another model shape")
+        let (prompt, n, sampler, kvCache) = (request.prompt, request.n, request.sampler, request.kvCache)
         var tokens = prompt
         var generated: [Int32] = []
         resetCache()
@@ -80,11 +60,40 @@ extension GPT2Model {
             }
             if first, let firstLogits { firstLogits(logits, tokens.count) }
             let probs = probabilities
+            // One NaN or infinite logit makes the softmax's sum NaN, and so every probability: one element tells.
+            if !probs[0].isFinite { throw GenerationError(nonFiniteMessage(position: step - 1)) }
             let next = Int32(sampler == .mult ? sampleMult(probs) : argmax(probs))
             tokens.append(next)
             generated.append(next)
             onToken(next)
         }
         return generated
+    }
+
+    /// What a non-finite step says: the position, and where the first non-finite parameter is (a scan made
+    /// only once something went wrong).
+    func nonFiniteMessage(position: Int) -> String {
+        var msg = "the logits at position \(position) are not finite (NaN or infinite)"
+        guard let checkpoint else { return msg + " (model \(weights.path))" }  // a converted file: no fp32 scan
+        let names = ["wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb", "ln2w", "ln2b",
+                     "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"]
+        var p = checkpoint.parameters
+        for (name, n) in zip(names, config.parameterSizes) {
+            if let i = (0..<n).first(where: { !p[$0].isFinite }) {
+                msg += ": \(checkpoint.path) has a non-finite weight, \(name)[\(i)] = \(p[i])"
+                return msg
+            }
+            p += n
+        }
+        return msg
+    }
+
+    /// `generate(_:)` for a prompt and n given directly (checked by `GenerationRequest`).
+    @discardableResult
+    public func generate(prompt: [Int32], n: Int, sampler: Sampler = .mult, kvCache: Bool = true,
+                         firstLogits: ((UnsafeBufferPointer<Float>, _ T: Int) -> Void)? = nil,
+                         onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
+        try generate(try GenerationRequest(prompt: prompt, n: n, sampler: sampler, kvCache: kvCache, config: config),
+                 firstLogits: firstLogits, onToken: onToken)
     }
 }

@@ -94,7 +94,9 @@ final class Buffer {
 public final class GPT2Model {
     /// Where the weights come from (an llm.c checkpoint or a converted model file: ModelFile.swift).
     public let weights: ModelWeights
-    public var checkpoint: Checkpoint? { weights.checkpoint }
+    /// The llm.c checkpoint the weights come from (nil for a converted model file; implicitly unwrapped so
+    /// callers written before converted files existed keep compiling).
+    public var checkpoint: Checkpoint! { weights.checkpoint }
     public let config: GPT2Config
     public let params: ParameterTensors
     public private(set) var options: EngineOptions
@@ -126,6 +128,7 @@ public final class GPT2Model {
     }
 
     public init(weights: ModelWeights, options: EngineOptions = EngineOptions()) {
+        let setupStart = monotonicNanos()
         self.weights = weights
         let c = weights.config
         config = c
@@ -136,13 +139,22 @@ public final class GPT2Model {
         (qkvw, attprojw, fcw, fcprojw, wte) = (weights.qkvw, weights.attprojw, weights.fcw, weights.fcprojw, weights.lmhead)
         qkv = (0..<c.L).map { _ in Buffer(0) }
         prepareWeights()
+        setupNanos = monotonicNanos() &- setupStart
+        timers.loadNanos = weights.loadNanos &+ setupNanos
     }
+
+    /// Nanoseconds `init` took (pool, views, any packing the chosen variants' `prepare` does); with the
+    /// checkpoint's own `loadNanos` it is the load time `timers` reports (`loadNanos`, the `load` line).
+    public private(set) var setupNanos: UInt64 = 0
 
     /// Switches kernel variants / thread count (re-packing weights if a variant needs it).
     public func configure(_ o: EngineOptions) {
+        let start = monotonicNanos()
         if o.threads != options.threads || o.pin != options.pin { pool = WorkerPool(count: o.threads, pin: o.pin) }
         options = o
         prepareWeights()
+        setupNanos &+= monotonicNanos() &- start
+        timers.loadNanos = weights.loadNanos &+ setupNanos
     }
 
     private func prepareWeights() {
@@ -195,7 +207,7 @@ public final class GPT2Model {
             let w = weight(site, layer: layer)
             let a = MatmulArgs(out: out, inp: inp, weight: w, bias: bias, T: rows, OC: site == .lmhead ? V : w.rows)
             begin(site.op)
-            options.matmul[site]!.split(a, pool: pool)
+            options.matmul[site]!.run(a, on: pool)
             end(site.op, site == .lmhead ? -1 : layer, a.flops)
         }
         func layernorm(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
@@ -221,7 +233,7 @@ public final class GPT2Model {
             matmul(.qkv, l, out: qkvL + pos0 * 3 * C, inp: ln.pointer, bias: p.qkvb + l * 3 * C, rows: T)
             let aa = AttentionArgs(out: atty.pointer, qkv: qkvL, pos0: pos0, T: T, C: C, NH: c.NH,
                                    scratch: scratch.pointer, scratchStride: positions)
-            begin(.attention); attention.split(aa, pool: pool); end(.attention, l, aa.flops)
+            begin(.attention); attend(attention, aa); end(.attention, l, aa.flops)
             matmul(.attproj, l, out: proj.pointer, inp: atty.pointer, bias: p.attprojb + l * C, rows: T)
             begin(.residual1); elementwise(T * C) { residualForward(x.pointer, x.pointer, proj.pointer, range: $0) }; end(.residual1, l)
             begin(.ln2); layernorm(ln.pointer, x.pointer, p.ln2w + l * C, p.ln2b + l * C, rows: 0..<T); end(.ln2, l)
@@ -243,33 +255,48 @@ public final class GPT2Model {
         return UnsafeBufferPointer(start: logitsBuf.pointer, count: outRows * V)
     }
 
+    /// Attention across the pool: the items cut into 2 pieces per worker of about equal work
+    /// (`AttentionArgs.balancedItems`), taken by whichever workers are running; each piece uses the
+    /// scratch row of the worker that runs it. An item's result does not depend on the piece or the worker
+    /// (Attention.swift), so this gives the same bits as `AttentionVariant.split` and as one call.
+    private func attend(_ attention: AttentionVariant, _ a: AttentionArgs) {
+        if pool.count == 1 || a.items < 2 { attention.kernel(a, 0..<a.items, 0); return }
+        let pieces = min(a.items, 2 * pool.count)
+        pool.forEachChunk(pieces) { piece, worker in
+            let r = a.balancedItems(ith: piece, nth: pieces)
+            if !r.isEmpty { attention.kernel(a, r, worker) }
+        }
+    }
+
     /// probs[V] = softmax(logits[V]) across the pool, bit-identical to `softmaxForward` (llm.c's serial loop)
-    /// for every worker count: the max and the exponentials are per-element (split freely), the sum stays one
-    /// serial float32 chain in index order, the division is per-element again.
+    /// for every worker count and schedule: the max (exact in any grouping) and the exponentials are
+    /// per-element (split freely), the sum stays one serial float32 chain in index order, the division is
+    /// per-element again.
     private func softmaxLastRow(_ logits: UnsafePointer<Float>) {
         let V = config.V, probs = probsBuf.pointer
         if pool.count == 1 || V < 8192 {
             softmaxForward(probs, logits, rows: 0..<1, V: V, Vp: V)
             return
         }
-        let nth = pool.count
-        var maxes = [Float](repeating: -10000, count: nth)
+        let size = WorkerPool.chunkSize(V, workers: pool.count, align: 16, minimum: 2048, perWorker: 4)
+        let chunks = (V + size - 1) / size
+        var maxes = [Float](repeating: -10000, count: chunks)
         maxes.withUnsafeMutableBufferPointer { m in
             let mp = m.baseAddress!
-            pool.run { ith, nth in
+            pool.forEachChunk(chunks) { c, _ in
                 var mx: Float = -10000
-                for i in WorkerPool.split(V, ith: ith, nth: nth) where logits[i] > mx { mx = logits[i] }
-                mp[ith] = mx
+                for i in (c * size)..<min(V, (c + 1) * size) where logits[i] > mx { mx = logits[i] }
+                mp[c] = mx
             }
         }
         let maxval = maxes.max()!
-        pool.run { ith, nth in
-            for i in WorkerPool.split(V, ith: ith, nth: nth) { probs[i] = expf(logits[i] - maxval) }
+        pool.parallelFor(V, align: 16, minPerWorker: 2048) { r in
+            for i in r { probs[i] = expf(logits[i] - maxval) }
         }
         var sum: Float = 0
         for i in 0..<V { sum += probs[i] }
-        pool.run { ith, nth in
-            for i in WorkerPool.split(V, ith: ith, nth: nth) { probs[i] /= sum }
+        pool.parallelFor(V, align: 16, minPerWorker: 2048) { r in
+            for i in r { probs[i] /= sum }
         }
     }
 

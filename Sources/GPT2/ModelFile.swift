@@ -55,11 +55,14 @@ public final class ModelFile: @unchecked Sendable {
     public let format: WeightFormat
     public let tensors: [Tensor]
     public let fileSize: Int
+    /// Nanoseconds `init` took (open, header, validation, mmap, madvise).
+    public let loadNanos: UInt64
     private let mapping: UnsafeMutableRawPointer
 
     /// Opens, validates and maps `path` (read-only, shared pages; the fp32 wte is not read ahead, only the
     /// rows the encoder looks up become resident). Throws `CheckpointError` with a one-line reason.
     public init(path: String) throws {
+        let start = monotonicNanos()
         self.path = path
         let fd = open(path, O_RDONLY | O_NONBLOCK)
         if fd < 0 { throw CheckpointError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
@@ -86,6 +89,7 @@ public final class ModelFile: @unchecked Sendable {
         for (i, t) in tensors.enumerated() where i != 0 || format == .f32 {
             _ = madvise(m + t.offset, t.bytes, MADV_WILLNEED)
         }
+        loadNanos = monotonicNanos() &- start
     }
 
     deinit { munmap(mapping, fileSize) }
@@ -186,7 +190,7 @@ public final class ModelFile: @unchecked Sendable {
         }
         let dims = (0..<6).map { Int(Int32(bitPattern: u32(32 + 4 * $0))) }
         let config = GPT2Config(maxT: dims[0], V: dims[1], Vp: dims[2], L: dims[3], NH: dims[4], C: dims[5])
-        if let p = config.problem(version: 3) { throw fail("bad header: \(p)") }
+        if let p = config.problem() { throw fail("bad header: \(p)") }
         if u32(56) != 0 || u32(60) != 0 { throw fail("reserved header fields are not zero") }
         // The table: names in order, formats (f32 except the matmul weights), shapes and sizes as the config
         // implies, offsets aligned, in order, inside the file and not overlapping.
@@ -328,6 +332,8 @@ public final class ModelWeights: @unchecked Sendable {
     /// What the views point into (kept alive here).
     public let checkpoint: Checkpoint?
     public let modelFile: ModelFile?
+    /// Nanoseconds the file took to open, validate and map (the model's load line adds its own setup).
+    public var loadNanos: UInt64 { checkpoint?.loadNanos ?? modelFile?.loadNanos ?? 0 }
 
     public init(checkpoint: Checkpoint) {
         let c = checkpoint.config
@@ -454,8 +460,8 @@ public func accuracySequence(_ n: Int, vocabulary V: Int) -> [Int32] {
 public func compareModels(reference: GPT2Model, candidate: GPT2Model, sequence: [Int32], greedyPrompt: [Int32],
                           greedy: Int) throws -> ModelPairRun {
     guard reference.config == candidate.config else { throw GenerationError("the two models have different shapes") }
-    try reference.validate(prompt: sequence, n: sequence.count + 1)
-    if greedy > 0 { try reference.validate(prompt: greedyPrompt, n: greedyPrompt.count + greedy) }
+    _ = try GenerationRequest(prompt: sequence, n: sequence.count + 1, config: reference.config)
+    if greedy > 0 { _ = try GenerationRequest(prompt: greedyPrompt, n: greedyPrompt.count + greedy, config: reference.config) }
     let r = reference.teacherForcedLogits(sequence), c = candidate.teacherForcedLogits(sequence)
     let n = greedyPrompt.count + greedy
     let rg = greedy > 0 ? try reference.generate(prompt: greedyPrompt, n: n, sampler: .argmax) : []

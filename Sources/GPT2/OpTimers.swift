@@ -26,14 +26,6 @@ public enum Op: Int, CaseIterable, Codable, Sendable {
     public var perLayer: Bool { ![.encoder, .lnf, .lmhead, .softmax].contains(self) }
 }
 
-/// Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO: ~20 ns a read).
-@inline(__always)
-public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
-
 /// Per-op, per-layer accumulators: calls, nanoseconds and flops. Slot `layer` in 0..<L for per-layer ops,
 /// slot L for the model-level ops (encoder, lnf, lm-head, softmax). Preallocated; recording is two clock
 /// reads and three adds.
@@ -45,6 +37,10 @@ public struct OpTimers: Sendable {
     /// Wall time of whole forward passes, and their count.
     public internal(set) var forwardNanos: UInt64 = 0
     public internal(set) var forwards: Int = 0
+    /// Time to load: open and map the checkpoint, set up the engine (`Checkpoint.loadNanos` +
+    /// `GPT2Model.setupNanos`). Not part of any forward pass; kept by `reset()`. The weights are paged in
+    /// by the first forward pass that reads them (the mapping is not populated up front).
+    public internal(set) var loadNanos: UInt64 = 0
 
     public init(layers: Int) {
         self.layers = layers
@@ -64,7 +60,12 @@ public struct OpTimers: Sendable {
         flops[s] += f
     }
 
-    public mutating func reset() { self = OpTimers(layers: layers) }
+    /// Zeroes the op and forward counters (the load time stays: it happened once).
+    public mutating func reset() {
+        let load = loadNanos
+        self = OpTimers(layers: layers)
+        loadNanos = load
+    }
 
     /// Totals over all layers for `op`.
     public func total(_ op: Op) -> (calls: Int, nanos: UInt64, flops: Double) {
@@ -100,7 +101,8 @@ public struct OpTimers: Sendable {
         }
         ops.sort { $0.ms > $1.ms }
         return TimingsReport(forwards: forwards, forwardMs: Double(forwardNanos) / 1e6,
-                             opsMs: Double(opNanos) / 1e6, ops: ops)
+                             opsMs: Double(opNanos) / 1e6, ops: ops,
+                             loadMs: loadNanos > 0 ? Double(loadNanos) / 1e6 : nil)
     }
 }
 
@@ -118,12 +120,20 @@ public struct TimingsReport: Codable, Sendable {
         public var gflops: Double?
         public var layers: [LayerRow]
     }
+    /// The format's version (every JSON the tool writes carries one).
+    public var schema: Int? = 1
     public var forwards: Int
     /// Wall time of all forward passes.
     public var forwardMs: Double
     /// Sum of the timed ops (the rest of forwardMs is untimed glue).
     public var opsMs: Double
     public var ops: [OpRow]
+    /// Load time (checkpoint open + map, engine set-up), outside the forward passes; nil when unknown.
+    public var loadMs: Double?
+
+    public init(forwards: Int, forwardMs: Double, opsMs: Double, ops: [OpRow], loadMs: Double? = nil) {
+        self.forwards = forwards; self.forwardMs = forwardMs; self.opsMs = opsMs; self.ops = ops; self.loadMs = loadMs
+    }
 
     /// The text table: ops by total time; with `perLayer`, each per-layer op's time in every layer.
     public func table(perLayer: Bool = false) -> String {
@@ -137,6 +147,10 @@ public struct TimingsReport: Codable, Sendable {
         s += l("forward", 16) + r("\(forwards)", 8) + r(String(format: "%.3f", forwardMs), 12)
             + r(String(format: "%.1f%%", forwardMs > 0 ? 100 * opsMs / forwardMs : 0), 8)
             + String(format: "   (sum of timed ops; untimed glue %.3f ms)\n", max(0, forwardMs - opsMs))
+        if let loadMs {
+            s += l("load", 16) + r("1", 8) + r(String(format: "%.3f", loadMs), 12) + r("-", 8)
+                + "   (open + map the checkpoint, set up the engine; not in forward)\n"
+        }
         if perLayer {
             let perLayerOps = ops.filter { !$0.layers.isEmpty }
             let L = perLayerOps.first?.layers.count ?? 0

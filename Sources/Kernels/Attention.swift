@@ -59,27 +59,36 @@ public struct AttentionArgs {
 }
 
 /// One attention variant: a name, a one-line description, the kernel over a range of work items.
-public struct AttentionVariant: Sendable {
+public struct AttentionVariant: KernelVariant {
     public let name: String
     public let summary: String
-    /// Whether the variant itself splits its work across the pool when called directly.
-    public let usesPool: Bool
+    /// Whether `runStandalone` (compare, tune, the gate) spreads the call across the pool; inside the engine
+    /// every variant is split across the pool (`run(_:on:)`).
+    public let standaloneOnPool: Bool
+    /// Whether each item's result has the same bits whatever pos0, T, the item split and the worker (so the
+    /// KV cache on or off gives the same tokens).
+    public let bitReproducible: Bool
+    /// The largest normalised error against the reference allowed on random inputs (`KernelError`).
+    public let tolerance: Double
     /// Does items `items`, using the scratch row of worker `ith`.
     public let kernel: @Sendable (AttentionArgs, Range<Int>, _ ith: Int) -> Void
 
-    public init(name: String, summary: String, usesPool: Bool = false,
+    public init(name: String, summary: String, standaloneOnPool: Bool = false, bitReproducible: Bool = true,
+                tolerance: Double = KernelError.fp32Tolerance,
                 kernel: @escaping @Sendable (AttentionArgs, Range<Int>, Int) -> Void) {
-        self.name = name; self.summary = summary; self.usesPool = usesPool; self.kernel = kernel
+        self.name = name; self.summary = summary; self.standaloneOnPool = standaloneOnPool
+        self.bitReproducible = bitReproducible; self.tolerance = tolerance
+        self.kernel = kernel
     }
 
-    /// Runs the variant as `workbench compare` means it (pool only for pool-using variants).
-    public func callAsFunction(_ a: AttentionArgs, pool: WorkerPool?) {
-        if usesPool, let pool { split(a, pool: pool) } else { kernel(a, 0..<a.items, 0) }
+    /// Runs the variant on its own, as compare, tune and the gate time it (across `pool` when `standaloneOnPool`).
+    public func runStandalone(_ a: AttentionArgs, pool: WorkerPool?) {
+        if standaloneOnPool, let pool { run(a, on: pool) } else { kernel(a, 0..<a.items, 0) }
     }
 
     /// Runs the variant with its items split across every worker of `pool` (the engine's way), in
     /// contiguous ranges of about equal work (`AttentionArgs.balancedItems`).
-    public func split(_ a: AttentionArgs, pool: WorkerPool) {
+    public func run(_ a: AttentionArgs, on pool: WorkerPool) {
         if pool.count == 1 || a.items < 2 { kernel(a, 0..<a.items, 0); return }
         pool.run { ith, nth in
             let r = a.balancedItems(ith: ith, nth: nth)

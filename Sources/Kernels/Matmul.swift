@@ -82,9 +82,6 @@ public final class WeightMatrix: @unchecked Sendable {
     /// A previously packed copy, if any.
     public func existingPacked(_ key: String) -> UnsafePointer<Float>? { packed[key].map { UnsafePointer($0) } }
 
-    /// Bytes held by re-packed copies.
-    public var packedBytes: Int { packed.count * rows * cols * MemoryLayout<Float>.size }
-
     /// The weight-format bytes named `key` (64-byte aligned), made by `make(pointer)` the first time.
     /// Call from one thread, like `packed` (format variants pack in `prepare`).
     public func formatBytes(_ key: String, count: Int, make: (UnsafeMutableRawPointer) -> Void) -> UnsafeRawPointer {
@@ -123,39 +120,62 @@ public struct MatmulArgs {
     public var flops: Double { 2 * Double(T) * Double(C) * Double(OC) }
 }
 
+/// What the registries, the Lab and `workbench kernels` need of any variant, matmul or attention.
+public protocol KernelVariant: Sendable {
+    /// The name users give (`--matmul NAME`); unique in its registry.
+    var name: String { get }
+    /// One line: what the variant does.
+    var summary: String { get }
+    /// Whether `runStandalone` spreads the call across the pool.
+    var standaloneOnPool: Bool { get }
+    /// Whether each output element has the same bits whatever T, the split and the thread count.
+    var bitReproducible: Bool { get }
+    /// The largest normalised error against the reference allowed (`KernelError`).
+    var tolerance: Double { get }
+}
+
 /// One matmul variant: a name, a one-line description, and the kernel over a range of output columns.
-public struct MatmulVariant: Sendable {
+public struct MatmulVariant: KernelVariant {
     public let name: String
     public let summary: String
     /// Output-column split granularity when the work is divided across workers (keeps tiles whole).
     public let columnAlignment: Int
-    /// Whether the variant itself splits its work across the pool (`threaded`, `blas`); the others run on
-    /// one thread when called directly, and are split by the engine when it runs with several threads.
-    public let usesPool: Bool
+    /// Whether `runStandalone` (how compare, tune and the gate time a variant on its own) spreads the call
+    /// across the pool (`threaded`, `blas`) or keeps it on the calling thread. Inside the engine every variant
+    /// is split across the pool (`run(_:on:)`), so there `tiled` and `threaded` are the same.
+    public let standaloneOnPool: Bool
+    /// Whether each output element is the same sum whatever T, the column split and the thread count
+    /// (so tokens are identical for every thread count); false for `blas` (OpenBLAS picks its own blocking).
+    public let bitReproducible: Bool
+    /// The largest normalised error (`KernelError.normalised`) against the reference the variant may have on
+    /// inputs in [-1, 1): `KernelError.fp32Tolerance` for float32 arithmetic, larger for lossy weight formats.
+    public let tolerance: Double
     /// Computes out[:, columns] (columns is a sub-range of 0..<OC).
     public let kernel: @Sendable (MatmulArgs, Range<Int>) -> Void
     /// Makes any re-packed weight copy the kernel needs; called once per weight before timing.
     public let prepare: @Sendable (WeightMatrix) -> Void
     /// For a variant with threads of its own (`blas`: OpenBLAS's): runs the whole call with that many
-    /// threads. `split` then calls it with the pool's size instead of splitting columns across the pool.
+    /// threads. `run(_:on:)` then calls it with the pool's size instead of splitting columns across the pool.
     public let ownThreads: (@Sendable (MatmulArgs, _ threads: Int) -> Void)?
 
-    public init(name: String, summary: String, columnAlignment: Int = 1, usesPool: Bool = false,
+    public init(name: String, summary: String, columnAlignment: Int = 1, standaloneOnPool: Bool = false,
+                bitReproducible: Bool = true, tolerance: Double = KernelError.fp32Tolerance,
                 prepare: @escaping @Sendable (WeightMatrix) -> Void = { _ in },
                 ownThreads: (@Sendable (MatmulArgs, Int) -> Void)? = nil,
                 kernel: @escaping @Sendable (MatmulArgs, Range<Int>) -> Void) {
         self.name = name; self.summary = summary; self.columnAlignment = columnAlignment
-        self.usesPool = usesPool; self.prepare = prepare; self.ownThreads = ownThreads; self.kernel = kernel
+        self.standaloneOnPool = standaloneOnPool; self.bitReproducible = bitReproducible; self.tolerance = tolerance
+        self.prepare = prepare; self.ownThreads = ownThreads; self.kernel = kernel
     }
 
-    /// Runs the variant as a user of `workbench compare` means it: single-threaded variants on the
-    /// calling thread, pool-using variants across `pool`.
-    public func callAsFunction(_ a: MatmulArgs, pool: WorkerPool?) {
-        if usesPool, let pool { split(a, pool: pool) } else { kernel(a, 0..<a.OC) }
+    /// Runs the variant on its own, as compare, tune and the gate time it: across `pool` when
+    /// `standaloneOnPool`, else on the calling thread.
+    public func runStandalone(_ a: MatmulArgs, pool: WorkerPool?) {
+        if standaloneOnPool, let pool { run(a, on: pool) } else { kernel(a, 0..<a.OC) }
     }
 
     /// Runs the variant with its output columns split across every worker of `pool` (the engine's way).
-    public func split(_ a: MatmulArgs, pool: WorkerPool) {
+    public func run(_ a: MatmulArgs, on pool: WorkerPool) {
         if let ownThreads { ownThreads(a, pool.count); return }
         pool.parallelFor(a.OC, align: columnAlignment, minPerWorker: max(columnAlignment, 32)) { cols in
             kernel(a, cols)

@@ -2,26 +2,45 @@ import Foundation
 import Synchronization
 
 /// A static pool of `count` workers created once: the caller is worker 0, `count - 1` persistent threads
-/// are the others. `run` hands every worker the same job `(ith, nth)` and returns when all have finished.
-/// Workers spin briefly between jobs (so a forward pass's ~100 dispatches cost microseconds, not a
-/// thread wake-up each) and then sleep on a condition variable. Dropping the pool stops and joins them.
+/// are the others. Two kinds of job:
 ///
-/// Work is split the same few lines everywhere, ggml-style: see `WorkerPool.split`.
+/// - `forEachChunk(n)` / `parallelFor`: n chunks handed out one at a time from a shared atomic counter
+///   (ggml's chunked scheduling). Whoever is running takes the next chunk, so a worker that the OS has
+///   descheduled (a CPU hog on its core, another process) only delays the chunk it already holds; the
+///   others, the caller included, do the rest. The job ends when every chunk is done: nobody waits for a
+///   worker that has not shown up. The engine uses this for every op it splits.
+/// - `run`: every worker runs `body(ith, nth)` itself, once, and the caller waits for all of them
+///   (thread-affine work: pre-faulting each thread's stack, the scaling probe).
+///
+/// Waiting never burns a core for long: a worker spins on the job counter for `spinMicroseconds`
+/// (default 50 µs, `$WORKBENCH_POOL_SPIN_US`), then sleeps on a futex until the caller posts the next job;
+/// the caller spins as long for the last chunks of a job, then sleeps on a futex until the worker holding
+/// the last chunk finishes it. A forward pass has ~170 dispatches a few µs apart, so on a quiet machine the
+/// workers never sleep inside one; beside a CPU hog a waiting thread gives its core away within 50 µs.
+///
+/// Which worker computes a chunk changes from run to run; what a chunk computes does not, so a kernel whose
+/// outputs do not depend on how its range is cut gives the same bits for every worker count and schedule.
+/// Dropping the pool stops and joins the threads.
 public final class WorkerPool: @unchecked Sendable {
     /// Number of workers, the caller included (>= 1).
     public let count: Int
     /// Whether the threads were pinned to CPUs (`pin: true` at creation and the calls succeeded).
     public private(set) var pinned = false
+    /// How long a waiting thread spins before it sleeps on the futex.
+    public let spinMicroseconds: Int
 
     private let shared: PoolShared
     private var threads: [pthread_t] = []
     private var callerAffinity: [Int] = []
 
     /// Creates a pool of `count` workers (the calling thread counts as one). With `pin`, worker i binds
-    /// itself to CPU i (mod the CPUs online) and the calling thread to CPU 0.
-    public init(count: Int, pin: Bool = false) {
+    /// itself to CPU i (mod the CPUs online) and the calling thread to CPU 0. `spinMicroseconds` (default:
+    /// `$WORKBENCH_POOL_SPIN_US`, else 50) bounds every busy-wait before a thread sleeps.
+    public init(count: Int, pin: Bool = false, spinMicroseconds: Int? = nil) {
         self.count = max(1, count)
-        shared = PoolShared(count: self.count, pin: pin)
+        let envSpin = ProcessInfo.processInfo.environment["WORKBENCH_POOL_SPIN_US"].flatMap { Int($0) }
+        self.spinMicroseconds = max(0, spinMicroseconds ?? envSpin ?? 50)
+        shared = PoolShared(count: self.count, pin: pin, spinNanos: UInt64(self.spinMicroseconds) * 1000)
         for ith in 1..<self.count {
             // Workers hold only the shared state, never the pool, so dropping the pool runs deinit.
             let box = Unmanaged.passRetained(WorkerStart(shared: shared, ith: ith))
@@ -46,11 +65,47 @@ public final class WorkerPool: @unchecked Sendable {
         if pinned && !callerAffinity.isEmpty { CPUAffinity.set(callerAffinity) }  // unpin the creating thread
     }
 
-    /// Runs `body(ith, nth)` on every worker (ith in 0..<nth, nth == count) and waits for all of them.
+    /// Runs `body(ith, nth)` on every worker (ith in 0..<nth, nth == count), each on its own thread, and
+    /// waits for all of them. For work that must run on every thread; split work goes to `forEachChunk`.
     /// Not reentrant: call it from one thread at a time, and not from inside a job.
     public func run(_ body: (Int, Int) -> Void) {
         if count == 1 { body(0, 1); return }
-        shared.run(body)
+        shared.broadcast(body)
+    }
+
+    /// Runs `body(chunk, worker)` once for every chunk in 0..<n, the chunks taken one by one by whichever
+    /// workers are running; returns when all are done. `worker` (0..<count) names the thread running the
+    /// chunk: two chunks running at the same time never share it, so it can index per-worker scratch.
+    /// Not reentrant: call it from one thread at a time, and not from inside a job.
+    public func forEachChunk(_ n: Int, _ body: (_ chunk: Int, _ worker: Int) -> Void) {
+        if n <= 0 { return }
+        if count == 1 || n == 1 {
+            for c in 0..<n { body(c, 0) }
+            return
+        }
+        shared.chunks(n, body)
+    }
+
+    /// Runs `body(range)` over `0..<n` cut into chunks of `chunkSize(n, align:minimum:)` items (a multiple
+    /// of `align`, at least `minPerWorker`, about 8 chunks per worker), scheduled as `forEachChunk`.
+    /// Small problems (n < minPerWorker * 2) run on the caller alone.
+    public func parallelFor(_ n: Int, align: Int = 1, minPerWorker: Int = 1, _ body: (Range<Int>) -> Void) {
+        if count == 1 || n < 2 * minPerWorker || n <= align {
+            if n > 0 { body(0..<n) }
+            return
+        }
+        let size = WorkerPool.chunkSize(n, workers: count, align: align, minimum: minPerWorker)
+        forEachChunk((n + size - 1) / size) { c, _ in body((c * size)..<min(n, (c + 1) * size)) }
+    }
+
+    /// Items per chunk when `n` items are cut for `workers` workers: about `perWorker` chunks each, rounded
+    /// up to a multiple of `align`, never fewer than `minimum` items.
+    @inlinable
+    public static func chunkSize(_ n: Int, workers: Int, align: Int = 1, minimum: Int = 1, perWorker: Int = 8) -> Int {
+        let a = max(1, align)
+        var size = max(max(1, minimum), (n + workers * perWorker - 1) / max(1, workers * perWorker))
+        size = (size + a - 1) / a * a
+        return size
     }
 
     /// Splits `n` items into `nth` contiguous chunks of ceil(n / nth) (rounded up to a multiple of `align`)
@@ -63,17 +118,15 @@ public final class WorkerPool: @unchecked Sendable {
         return lo..<min(n, lo + per)
     }
 
-    /// Runs `body(range)` over `0..<n` split into one contiguous chunk per worker (aligned to `align`).
-    /// Small problems (n < minPerWorker * 2) run on the caller alone.
-    public func parallelFor(_ n: Int, align: Int = 1, minPerWorker: Int = 1, _ body: (Range<Int>) -> Void) {
-        if count == 1 || n < 2 * minPerWorker || n <= align {
-            if n > 0 { body(0..<n) }
-            return
-        }
-        run { ith, nth in
-            let r = WorkerPool.split(n, ith: ith, nth: nth, align: align)
-            if !r.isEmpty { body(r) }
-        }
+    /// A number naming the job the calling thread is working on right now (unique across all pools of the
+    /// process), or 0 outside a job. Kernels use it to do per-call work once per thread and reuse it for
+    /// every chunk of the same call (the row-major matmul's transposed input).
+    public static var currentJob: UInt64 { ThreadJob.current }
+
+    /// Chunks of chunked jobs run by each worker slot since the pool was made (slot 0 = the caller), and
+    /// how often a waiting thread went to sleep (workers) or blocked (the caller). For tests and reports.
+    public var statistics: (chunks: [Int], workerSleeps: Int, callerBlocks: Int) {
+        (shared.chunkCounts(), Int(shared.sleepCount.load(ordering: .relaxed)), Int(shared.blockCount.load(ordering: .relaxed)))
     }
 
     static func pinCurrentThread(cpu: Int) -> Bool {
@@ -82,92 +135,286 @@ public final class WorkerPool: @unchecked Sendable {
     }
 }
 
-/// The state the pool's threads share: the current job, a generation counter that announces it, the count
-/// of workers still running it, and a mutex/condition for workers that went to sleep.
+// MARK: - futex
+
+/// Sleeping on a 32-bit word until another thread changes it (Linux futex; elsewhere a short sleep).
+enum Futex {
+    #if os(Linux)
+    private typealias SyscallFn = @convention(c) (Int, UnsafeMutableRawPointer?, Int32, UInt32, UnsafeRawPointer?, UnsafeRawPointer?, UInt32) -> Int
+    /// glibc's `syscall` is variadic (Swift cannot call it directly); its x86-64/arm64 implementation only
+    /// moves registers, so calling it through a fixed prototype is sound.
+    private static let syscallFn: SyscallFn? = dlsym(nil /* RTLD_DEFAULT */, "syscall").map { unsafeBitCast($0, to: SyscallFn.self) }
+    #if arch(x86_64)
+    private static let sysFutex = 202
+    #elseif arch(arm64)
+    private static let sysFutex = 98
+    #else
+    private static let sysFutex = -1
+    #endif
+    private static let waitPrivate: Int32 = 0 | 128, wakePrivate: Int32 = 1 | 128
+    #endif
+
+    /// Sleeps while `*word == expected` (returns at once if it differs; may return spuriously).
+    static func wait(_ word: UnsafeMutablePointer<Atomic<UInt32>>, _ expected: UInt32) {
+        #if os(Linux)
+        if let f = syscallFn, sysFutex > 0 {
+            _ = f(sysFutex, UnsafeMutableRawPointer(word), waitPrivate, expected, nil, nil, 0)
+            return
+        }
+        #endif
+        usleep(50)
+    }
+
+    /// Wakes up to `n` threads sleeping on `word`.
+    static func wake(_ word: UnsafeMutablePointer<Atomic<UInt32>>, _ n: Int32) {
+        #if os(Linux)
+        if let f = syscallFn, sysFutex > 0 {
+            _ = f(sysFutex, UnsafeMutableRawPointer(word), wakePrivate, UInt32(bitPattern: n), nil, nil, 0)
+        }
+        #endif
+    }
+}
+
+// MARK: - the job a thread is working on
+
+/// The calling thread's current job number (thread-local through a pthread key).
+enum ThreadJob {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+    /// Next job number, shared by every pool.
+    private static let counter = Atomic<UInt64>(0)
+    static func next() -> UInt64 { counter.wrappingAdd(1, ordering: .relaxed).newValue }
+    static var current: UInt64 {
+        get { UInt64(UInt(bitPattern: pthread_getspecific(key))) }
+        set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: UInt(newValue))) }
+    }
+}
+
+// MARK: - shared state
+
+/// What the pool's threads share. The job in progress is described by one 64-bit claim word:
+///
+///     bits 63..44  serial of the job (20 bits, wraps)
+///     bit  43      broadcast (`run`: each worker runs its own ith once) or chunked (`forEachChunk`)
+///     bits 42..22  n, the number of chunks (< 2^21)
+///     bits 21..0   next, the next chunk to hand out (fetch-and-add; may run a little past n)
+///
+/// A worker claims a chunk with one fetch-and-add; if `next < n` in the value it got back, the chunk is
+/// its own, and the job (whose closure it then reads) cannot end before that chunk is done, because the
+/// caller waits for `done == n`. So a worker that wakes late can only claim chunks of the job that is
+/// current, never touch a finished one. A broadcast job ends only when every worker checked in.
+/// `gen` counts published jobs (workers sleep on it), `done` counts finished chunks (the caller sleeps on
+/// it); each sits on its own cache line.
 private final class PoolShared: @unchecked Sendable {
     let count: Int
     let pin: Bool
-    let generation = Atomic<Int>(0)
-    let pending = Atomic<Int>(0)
-    let sleepers = Atomic<Int>(0)
-    var job: ((Int, Int) -> Void)?
-    var stopping = false
-    var mutex = pthread_mutex_t()
-    var cond = pthread_cond_t()
-    /// Spins before a worker goes to sleep waiting for the next job.
-    let spinLimit = 200_000
+    let spinNanos: UInt64
 
-    init(count: Int, pin: Bool) {
-        self.count = count; self.pin = pin
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&cond, nil)
+    private let words: UnsafeMutableRawPointer
+    let gen: UnsafeMutablePointer<Atomic<UInt32>>
+    let done: UnsafeMutablePointer<Atomic<UInt32>>
+    let claim: UnsafeMutablePointer<Atomic<UInt64>>
+    let sleepers: UnsafeMutablePointer<Atomic<UInt32>>
+    let callerSleeping: UnsafeMutablePointer<Atomic<UInt32>>
+    let stopping: UnsafeMutablePointer<Atomic<UInt32>>
+    let sleepCount = Atomic<UInt64>(0)
+    let blockCount = Atomic<UInt64>(0)
+    /// Chunks run per worker slot (each slot written only by its own thread).
+    private let chunkCounter: UnsafeMutablePointer<Int>
+
+    /// The job's closure and number; written by the caller before the claim word is published.
+    var job: ((Int, Int) -> Void)?
+    var jobNumber: UInt64 = 0
+    /// Caller-only: serial of the last job published.
+    private var serial: UInt64 = 0
+
+    static let serialShift: UInt64 = 44, broadcastBit: UInt64 = 1 << 43, nShift: UInt64 = 22
+    static let nMask: UInt64 = (1 << 21) - 1, nextMask: UInt64 = (1 << 22) - 1
+
+    init(count: Int, pin: Bool, spinNanos: UInt64) {
+        self.count = count; self.pin = pin; self.spinNanos = spinNanos
+        let line = 128  // one (adjacent-prefetch pair of) cache line(s) per word
+        let base = UnsafeMutableRawPointer.allocate(byteCount: 6 * line, alignment: line)
+        words = base
+        func word<T: AtomicRepresentable>(_ i: Int, _ v: T) -> UnsafeMutablePointer<Atomic<T>> {
+            let p = (base + i * line).bindMemory(to: Atomic<T>.self, capacity: 1)
+            p.initialize(to: Atomic(v))
+            return p
+        }
+        gen = word(0, UInt32(0)); done = word(1, UInt32(0)); claim = word(2, UInt64(0))
+        sleepers = word(3, UInt32(0)); callerSleeping = word(4, UInt32(0)); stopping = word(5, UInt32(0))
+        chunkCounter = .allocate(capacity: count * 16)
+        chunkCounter.initialize(repeating: 0, count: count * 16)
     }
 
     deinit {
-        pthread_cond_destroy(&cond)
-        pthread_mutex_destroy(&mutex)
+        gen.deinitialize(count: 1); done.deinitialize(count: 1); claim.deinitialize(count: 1)
+        sleepers.deinitialize(count: 1); callerSleeping.deinitialize(count: 1); stopping.deinitialize(count: 1)
+        words.deallocate()
+        chunkCounter.deallocate()
     }
+
+    func chunkCounts() -> [Int] { (0..<count).map { chunkCounter[$0 * 16] } }
 
     func stop() {
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        generation.add(1, ordering: .sequentiallyConsistent)
-        pthread_cond_broadcast(&cond)
-        pthread_mutex_unlock(&mutex)
+        stopping.pointee.store(1, ordering: .sequentiallyConsistent)
+        gen.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        Futex.wake(gen, Int32.max)
     }
 
-    func run(_ body: (Int, Int) -> Void) {
+    /// Announces the job whose claim word was just stored: bump `gen`, wake sleeping workers.
+    private func publish() {
+        gen.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { Futex.wake(gen, Int32.max) }
+    }
+
+    private func nextSerial() -> UInt64 {
+        serial = (serial + 1) & ((1 << 20) - 1)
+        return serial
+    }
+
+    func chunks(_ n: Int, _ body: (Int, Int) -> Void) {
+        precondition(n < 1 << 21, "forEachChunk: at most 2^21 - 1 chunks")
         withoutActuallyEscaping(body) { escaping in
             job = escaping
-            pending.store(count - 1, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-                pthread_mutex_lock(&mutex)
-                pthread_cond_broadcast(&cond)
-                pthread_mutex_unlock(&mutex)
-            }
-            escaping(0, count)
-            var spins = 0
-            while pending.load(ordering: .acquiring) > 0 {
-                spins += 1
-                if spins > 1000 { sched_yield() }
-            }
+            jobNumber = ThreadJob.next()
+            done.pointee.store(0, ordering: .relaxed)
+            let s = nextSerial()
+            claim.pointee.store((s << Self.serialShift) | (UInt64(n) << Self.nShift), ordering: .releasing)
+            publish()
+            let saved = ThreadJob.current
+            ThreadJob.current = jobNumber
+            _ = work(slot: 0)
+            waitForDone(UInt32(n))
+            ThreadJob.current = saved
             job = nil
         }
     }
 
-    func workerLoop(ith: Int) {
-        if pin { _ = WorkerPool.pinCurrentThread(cpu: ith) }
-        var seen = 0
-        while true {
-            var spins = 0
-            var g = generation.load(ordering: .acquiring)
-            while g == seen {
-                spins += 1
-                if spins < spinLimit {
-                    g = generation.load(ordering: .acquiring)
-                    continue
-                }
-                pthread_mutex_lock(&mutex)
-                sleepers.add(1, ordering: .sequentiallyConsistent)
-                g = generation.load(ordering: .sequentiallyConsistent)
-                while g == seen && !stopping {
-                    pthread_cond_wait(&cond, &mutex)
-                    g = generation.load(ordering: .acquiring)
-                }
-                sleepers.subtract(1, ordering: .sequentiallyConsistent)
-                pthread_mutex_unlock(&mutex)
-                spins = 0
-            }
-            seen = g
-            pthread_mutex_lock(&mutex)
-            let stop = stopping
-            pthread_mutex_unlock(&mutex)
-            if stop { return }
-            if let job { job(ith, count) }
-            pending.subtract(1, ordering: .releasing)
+    func broadcast(_ body: (Int, Int) -> Void) {
+        withoutActuallyEscaping(body) { escaping in
+            job = escaping
+            jobNumber = ThreadJob.next()
+            done.pointee.store(0, ordering: .relaxed)
+            let s = nextSerial()
+            claim.pointee.store((s << Self.serialShift) | Self.broadcastBit | (UInt64(count) << Self.nShift),
+                                ordering: .releasing)
+            publish()
+            let saved = ThreadJob.current
+            ThreadJob.current = jobNumber
+            escaping(0, count)
+            waitForDone(UInt32(count - 1))
+            ThreadJob.current = saved
+            job = nil
         }
     }
+
+    /// Runs chunk `c` of the current job (a separate frame, so the closure is released before `done` moves).
+    @inline(never)
+    private func runChunk(_ c: Int, _ slot: Int) { job!(c, slot) }
+
+    /// Marks one chunk (or broadcast share) finished; wakes the caller if it was the last and it sleeps.
+    @inline(__always)
+    private func finish(_ n: UInt32) {
+        let d = done.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
+        if d == n && callerSleeping.pointee.load(ordering: .sequentiallyConsistent) != 0 { Futex.wake(done, 1) }
+    }
+
+    /// Claims and runs chunks of the current chunked job until none is left. Returns the last claim word seen.
+    private func work(slot: Int) -> UInt64 {
+        var ran = 0
+        var v: UInt64
+        while true {
+            v = claim.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
+            if v & Self.broadcastBit != 0 { break }
+            let n = (v >> Self.nShift) & Self.nMask, next = v & Self.nextMask
+            if next >= n { break }
+            if ran == 0 && slot != 0 { ThreadJob.current = jobNumber }
+            runChunk(Int(next), slot)
+            ran += 1
+            finish(UInt32(n))
+        }
+        if ran > 0 {
+            chunkCounter[slot * 16] += ran
+            if slot != 0 { ThreadJob.current = 0 }
+        }
+        return v
+    }
+
+    /// The caller waits for `done == n`: spins up to `spinNanos`, then sleeps on the futex.
+    private func waitForDone(_ n: UInt32) {
+        if done.pointee.load(ordering: .acquiring) >= n { return }
+        let deadline = monotonicNanos() &+ spinNanos
+        var i = 0
+        while done.pointee.load(ordering: .acquiring) < n {
+            i &+= 1
+            if i & 63 == 0 && monotonicNanos() > deadline { break }
+        }
+        if done.pointee.load(ordering: .acquiring) >= n { return }
+        blockCount.wrappingAdd(1, ordering: .relaxed)
+        while true {
+            callerSleeping.pointee.store(1, ordering: .sequentiallyConsistent)
+            let d = done.pointee.load(ordering: .sequentiallyConsistent)
+            if d >= n { break }
+            Futex.wait(done, d)
+        }
+        callerSleeping.pointee.store(0, ordering: .relaxed)
+    }
+
+    func workerLoop(ith: Int) {
+        if pin { _ = WorkerPool.pinCurrentThread(cpu: ith) }
+        var seen: UInt32 = 0
+        var lastBroadcast: UInt64 = .max
+        while true {
+            // wait for a new job: spin for spinNanos, then sleep on gen
+            var g = gen.pointee.load(ordering: .acquiring)
+            if g == seen {
+                let deadline = monotonicNanos() &+ spinNanos
+                var i = 0
+                while g == seen {
+                    i &+= 1
+                    if i & 63 == 0 && monotonicNanos() > deadline { break }
+                    g = gen.pointee.load(ordering: .acquiring)
+                }
+                if g == seen {
+                    sleepCount.wrappingAdd(1, ordering: .relaxed)
+                    sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                    while true {
+                        g = gen.pointee.load(ordering: .sequentiallyConsistent)
+                        if g != seen { break }
+                        Futex.wait(gen, seen)
+                    }
+                    sleepers.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                }
+            }
+            seen = g
+            if stopping.pointee.load(ordering: .acquiring) != 0 { return }
+            var v = claim.pointee.load(ordering: .acquiring)
+            if v & Self.broadcastBit == 0 { v = work(slot: ith) }
+            if v & Self.broadcastBit != 0 {
+                // a broadcast job cannot end before this worker checked in, so its closure is valid here
+                let s = v >> Self.serialShift
+                if s != lastBroadcast {
+                    lastBroadcast = s
+                    ThreadJob.current = jobNumber
+                    runChunk(ith, count)
+                    ThreadJob.current = 0
+                    finish(UInt32(count - 1))
+                }
+            }
+        }
+    }
+}
+
+/// Monotonic nanoseconds for the pool's spin deadlines.
+@inline(__always)
+private func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 private final class WorkerStart {

@@ -31,14 +31,13 @@ public enum Demangler {
         return nil
     }
 
+    /// The runtime reads the name with strlen (isSwiftSymbol) whatever the length says: pass a C string.
     private static func runtimeDemangle(_ s: String) -> String? {
-        let utf8 = Array(s.utf8)
-        return utf8.withUnsafeBufferPointer { b -> String? in
-            b.withMemoryRebound(to: CChar.self) { c in
-                guard let out = _swift_demangle(c.baseAddress, c.count, nil, nil, 0) else { return nil }
-                defer { free(out) }
-                return String(cString: out)
-            }
+        if s.utf8.contains(0) { return nil }
+        return s.withCString { c -> String? in
+            guard let out = _swift_demangle(c, strlen(c), nil, nil, 0) else { return nil }
+            defer { free(out) }
+            return String(cString: out)
         }
     }
 

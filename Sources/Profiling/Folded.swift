@@ -60,6 +60,9 @@ public enum Folded {
             if stackText.isEmpty || frames.contains(where: { $0.isEmpty }) {
                 throw ProfilingError("\(source): line \(lineNo) has an empty frame: \(preview(line))")
             }
+            if p.total.addingReportingOverflow(count).overflow {
+                throw ProfilingError("\(source): line \(lineNo): the sample counts add up past \(Int.max)")
+            }
             p.add(frames, count: count)
         }
         return p

@@ -26,8 +26,8 @@ public struct PerfSample: Equatable, Sendable {
     public var event: String
     public var frames: [Frame]
 
-    /// The stack as report frames, root first: Swift names demangled, kernel frames marked, unknown frames
-    /// named with their object.
+    /// The stack as report frames, root first: Swift names demangled, kernel frames marked `_[k]`, unknown
+    /// frames named by their object and address (`libfoo.so+0x1a2f0`).
     /// perf ends a call chain with address 0xffffffffffffffff where unwinding stopped: after a thread's entry
     /// function that is the normal end (the frame is dropped); anywhere else the stack is incomplete and its
     /// root is shown as "[unknown]".
@@ -35,7 +35,12 @@ public struct PerfSample: Equatable, Sendable {
 
     /// The stack as report frames; without `kernelFrames`, kernel frames are dropped and their samples count
     /// for the user-space frame under them (the view an in-process sampler has).
-    public func stack(kernelFrames: Bool) -> Stack {
+    public func stack(kernelFrames: Bool) -> Stack { reportFrames(kernelFrames: kernelFrames).map(\.name) }
+
+    /// The stack as report frames with their modules and addresses, root first (see `stack(kernelFrames:)`).
+    /// perf script prints user-space addresses relative to their object already (the address `addr2line`
+    /// takes), kernel addresses absolute.
+    public func reportFrames(kernelFrames: Bool = true) -> [Profiling.Frame] {
         var fs = kernelFrames ? frames : frames.filter { !$0.dso.hasPrefix("[kernel") }
         var incomplete = false
         if let last = fs.last, last.address == UInt64.max {
@@ -43,19 +48,24 @@ public struct PerfSample: Equatable, Sendable {
             let entries = ["_start", "__libc_start_main", "__libc_start_call_main", "clone", "clone3", "start_thread"]
             if let root = fs.last, !entries.contains(FrameName.unversioned(root.symbol)) { incomplete = true }
         }
-        var stack: Stack = incomplete ? ["[unknown]"] : []
+        var stack: [Profiling.Frame] = incomplete ? [Profiling.Frame("[unknown]")] : []
         for f in fs.reversed() {
+            let module = f.dso == "[unknown]" ? nil : f.dso
             if f.dso.hasPrefix("[kernel") {
-                stack.append(f.symbol == "[unknown]" ? "[unknown] [kernel]" : FrameName.kernel(f.symbol))
+                let name = f.symbol == "[unknown]" ? FrameName.kernelUnsymbolised(address: f.address) : FrameName.kernel(f.symbol)
+                stack.append(Profiling.Frame(name, module: f.dso, address: f.address))
             } else if f.symbol == "[unknown]" || f.symbol.isEmpty {
-                stack.append(FrameName.unknown(module: f.dso))
+                stack.append(Profiling.Frame(FrameName.unsymbolised(module: module, address: f.address), module: module, address: f.address))
             } else {
-                stack.append(FrameName.function(f.symbol))
+                let name = FrameName.function(f.symbol)
+                stack.append(Profiling.Frame(name, symbol: name == f.symbol ? nil : f.symbol, module: module, address: f.address))
             }
         }
         return stack
     }
 
+    /// The thread label: "comm-tid".
+    public var threadLabel: String { "\(comm)-\(tid)" }
 }
 
 /// How perf records call stacks.
@@ -148,13 +158,22 @@ public enum PerfScript {
     /// The samples as a stack profile (one count per sample), plus counts per thread id. Without
     /// `kernelFrames`, kernel frames are dropped (see `PerfSample.stack(kernelFrames:)`).
     public static func profile(_ samples: [PerfSample], kernelFrames: Bool = true) -> (stacks: StackProfile, byThread: [Int: Int]) {
-        var p = StackProfile()
         var byThread: [Int: Int] = [:]
+        for s in samples where !s.frames.isEmpty { byThread[s.tid, default: 0] += 1 }
+        return (self.samples(samples, kernelFrames: kernelFrames).stacks, byThread)
+    }
+
+    /// The samples with their frames' modules and addresses, labelled with their thread ("comm-tid"); the
+    /// period is the first sample's (perf record -c fixes it) in nanoseconds of the cpu-clock event.
+    public static func samples(_ samples: [PerfSample], kernelFrames: Bool = true) -> SampleProfile {
+        var p = SampleProfile()
         for s in samples where !s.frames.isEmpty {
-            p.add(s.stack(kernelFrames: kernelFrames))
-            byThread[s.tid, default: 0] += 1
+            p.add(Sample(frames: s.reportFrames(kernelFrames: kernelFrames), thread: s.threadLabel))
         }
-        return (p, byThread)
+        if let first = samples.first(where: { !$0.frames.isEmpty }), first.event.hasPrefix("cpu-clock") || first.event.hasPrefix("task-clock") {
+            p.periodNanos = Int64(first.period)
+        }
+        return p
     }
 }
 
@@ -221,34 +240,64 @@ public struct Perf: Sendable {
         return a + ["--"] + command
     }
 
-    /// Runs perf record; returns the command's exit status (perf passes it on) and the captured stderr (perf's
-    /// and the command's). The command's stdout goes to this process's stderr, so stdout stays the report.
-    /// Throws `ProfilingError` if perf itself failed (permissions, bad arguments).
-    public func record(output: String, hz: Double, callGraph: PerfCallGraph, control: Control? = nil,
-                       command: [String], environment: [String: String]? = nil) throws -> (status: Int32, stderr: String) {
+    /// What `perf record` left: how it ended (perf passes the command's exit status on, and dies of the
+    /// command's signal), the stop signal this process received meanwhile, and perf's stderr if captured.
+    public struct Recording {
+        public var outcome: ChildProcess.Outcome
+        public var stderr: String
+        /// The command's fate as perf reports it.
+        public var termination: Termination { outcome.termination }
+    }
+
+    /// Runs `perf record` under `Signals` (see `ChildProcess.run`): a stop signal this process gets is forwarded
+    /// to perf, which stops recording, ends the command (SIGTERM) and writes what it has. `stderr` nil: perf's
+    /// and the command's stderr is this process's; else captured in that file and returned. Progress (elapsed,
+    /// size of the data) goes to `progress`. Throws `ProfilingError` if perf recorded nothing (permissions, bad
+    /// arguments), `Interrupted` if it was stopped before it could write anything.
+    public func record(output: String, hz: Double, callGraph: PerfCallGraph, control: Control? = nil, command: [String],
+                       environment: [String: String] = ProcessInfo.processInfo.environment,
+                       stdin: ChildProcess.Stream = .null, stdout: ChildProcess.Stream = .stderr, stderr: String? = nil,
+                       progress: Progress? = nil) throws -> Recording {
         let args = recordArguments(output: output, hz: hz, callGraph: callGraph, control: control, command: command)
-        let r = try Perf.run(path, args, environment: environment ?? ProcessInfo.processInfo.environment, stdoutToStderr: true)
-        let recorded = FileManager.default.fileExists(atPath: output)
-        if !recorded {
-            let lines = r.stderr.split(separator: "\n").map(String.init)
+        let outcome = try ChildProcess.run(path, args, environment: environment, stdin: stdin, stdout: stdout,
+                                           stderr: stderr.map { .file($0) } ?? .inherit) { t in
+            progress?.update(t, "recording: \(Progress.duration(t)), perf.data \(Progress.size(ofFile: output))")
+        }
+        progress?.clear()
+        let text = stderr.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.intValue ?? 0
+        if size == 0 {
+            if let sig = outcome.interrupted { throw Interrupted(signal: sig) }
+            let lines = text.split(separator: "\n").map(String.init)
             let reason = lines.first { $0.localizedCaseInsensitiveContains("permission") || $0.localizedCaseInsensitiveContains("paranoid") }
-                ?? lines.first { !$0.isEmpty } ?? "exit status \(r.status)"
+                ?? lines.first { !$0.isEmpty } ?? "\(outcome.termination)\(stderr == nil ? "; perf's message is above" : "")"
             if reason.localizedCaseInsensitiveContains("permission") || reason.localizedCaseInsensitiveContains("paranoid") {
                 throw ProfilingError("perf record is not permitted (\(reason)); try `sysctl kernel.perf_event_paranoid=1` as root")
             }
             throw ProfilingError("perf record failed: \(reason)")
         }
-        return (r.status, r.stderr)
+        return Recording(outcome: outcome, stderr: text)
     }
 
-    /// `perf script` of a recording, parsed.
-    public func script(input: String) throws -> [PerfSample] {
+    /// `perf script` of a recording, parsed; its text goes through `scratch` (a file). Throws `ProfilingError`,
+    /// or `Interrupted` when a stop signal arrives meanwhile (perf script is stopped).
+    public func script(input: String, scratch: String, progress: Progress? = nil) throws -> [PerfSample] {
         let args = ["script", "-i", input, "-F", "comm,tid,time,period,event,ip,sym,dso", "--no-inline"]
-        let r = try Perf.run(path, args, environment: ProcessInfo.processInfo.environment)
-        guard r.status == 0 else {
-            throw ProfilingError("perf script failed: \(r.stderr.split(separator: "\n").first ?? "exit status \(r.status)")")
+        let errPath = scratch + ".err"
+        defer { try? FileManager.default.removeItem(atPath: scratch); try? FileManager.default.removeItem(atPath: errPath) }
+        let o = try ChildProcess.run(path, args, stdout: .file(scratch), stderr: .file(errPath), grace: 2) { t in
+            progress?.update(t, "perf script: \(Progress.duration(t)), \(Progress.size(ofFile: scratch)) of samples")
         }
-        return try PerfScript.parse(r.stdout)
+        progress?.clear()
+        if let sig = o.interrupted { throw Interrupted(signal: sig) }
+        guard o.termination == .exited(0) else {
+            let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            throw ProfilingError("perf script failed: \(err.split(separator: "\n").first.map(String.init) ?? o.termination.description)")
+        }
+        guard let text = try? String(contentsOfFile: scratch, encoding: .utf8) else {
+            throw ProfilingError("perf script output in \(scratch) is not readable text")
+        }
+        return try PerfScript.parse(text)
     }
 
     /// Runs a program to completion with output captured in temporary files (no pipe can fill up).

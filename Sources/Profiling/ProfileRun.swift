@@ -29,7 +29,7 @@ public struct ProfileMetadata: Codable, Sendable {
     public var truncated: Int?
     /// Wall time of the sampled interval.
     public var seconds: Double
-    /// Samples per thread (by thread id).
+    /// Samples per thread (by thread label, "comm-tid").
     public var threads: [String: Int]
     /// What ran: model file, engine choices (kernel variants, threads), workload description.
     public var model: String?
@@ -61,12 +61,22 @@ public struct ProfileReport: Codable, Sendable {
     public var flat: [FlatRow]
     public var ops: [OpShareRow]?
     public var stacks: [FoldedLine]
+    /// With --per-thread: the flat top-N of each thread.
+    public struct ThreadFlat: Codable, Sendable { public var thread: String; public var samples: Int; public var flat: [FlatRow] }
+    public var threads: [ThreadFlat]?
 
     public init(metadata: ProfileMetadata, profile: StackProfile, top: Int) {
         self.metadata = metadata
         flat = Reports.flat(profile, top: top)
         ops = metadata.ops
         stacks = profile.sorted.map { FoldedLine(stack: $0.stack, count: $0.count) }
+    }
+
+    public init(metadata: ProfileMetadata, samples: SampleProfile, top: Int, perThread: Bool) {
+        self.init(metadata: metadata, profile: samples.stacks, top: top)
+        if perThread {
+            threads = samples.threads.map { ThreadFlat(thread: $0.name, samples: $0.samples, flat: Reports.flat(samples.thread($0.name).stacks, top: top)) }
+        }
     }
 
     public func json() throws -> Data {
@@ -96,5 +106,11 @@ public enum ProfileStore {
         do { try e.encode(metadata).write(to: URL(fileURLWithPath: base + ".json")) }
         catch { throw ProfilingError("cannot write \(base).json: \(error.localizedDescription)") }
         return (base + ".folded", base + ".json")
+    }
+
+    /// `save`, said in one line: where it went, or why it did not (a warning: the report is out already).
+    public static func saveSaying(_ profile: StackProfile, metadata: ProfileMetadata, in dir: String) -> String {
+        do { return "workbench: profile saved to \(try save(profile, metadata: metadata, in: dir).folded) (+ .json)" }
+        catch { return "workbench: warning: profile not saved: \(error)" }
     }
 }

@@ -14,6 +14,9 @@ public final class CallTreeNode {
     }
     init(_ name: String) { self.name = name }
 
+    /// The child called `name`, if any.
+    public func child(named name: String) -> CallTreeNode? { childIndex[name] }
+
     fileprivate func child(_ name: String) -> CallTreeNode {
         if let c = childIndex[name] { return c }
         let c = CallTreeNode(name); childIndex[name] = c; return c
@@ -230,6 +233,35 @@ public enum Reports {
         out += String(format: "(A: %d samples, B: %d samples; shares in %% of each profile; Δ in percentage points; self shares moved: %.1f pts; * = |Δself| > 2 standard errors)\n",
                       nA, nB, 100 * grew)
         return out
+    }
+
+    /// `workbench profile --diff A B`: reads both folded files (each must have samples), writes the differential
+    /// flame graph to `svg` if asked, and returns what to print (the text report, or its JSON). Throws `ProfilingError`.
+    public static func diffFiles(_ pathA: String, _ pathB: String, top: Int, json: Bool, svg: String? = nil,
+                                 flame: FlameGraph.Options = FlameGraph.Options()) throws -> String {
+        let a = try Folded.read(path: pathA), b = try Folded.read(path: pathB)
+        for (p, path) in [(a, pathA), (b, pathB)] where p.total == 0 { throw ProfilingError("\(path): no samples") }
+        if let out = svg {
+            var o = flame
+            o.title = "workbench profile --diff: \(FrameName.basename(pathA)) (\(a.total)) -> \(FrameName.basename(pathB)) (\(b.total))"
+            try FlameGraph.write(FlameGraph.diffSVG(before: a, after: b, o), to: out)
+        }
+        if json { return String(decoding: try diffJSON(a, b, nameA: pathA, nameB: pathB, top: top), as: UTF8.self) + "\n" }
+        return diffReport(a, b, nameA: pathA, nameB: pathB, top: top)
+    }
+
+    /// The whole text of `workbench profile --diff`: what A and B are, then `diffTable`.
+    public static func diffReport(_ a: StackProfile, _ b: StackProfile, nameA: String, nameB: String, top: Int) -> String {
+        "workbench profile --diff: A = \(nameA) (\(a.total) samples), B = \(nameB) (\(b.total) samples)\n"
+            + "frames whose share changed most (self = samples in the frame itself, total = in it or its callees):\n"
+            + diffTable(diff(a, b), nA: a.total, nB: b.total, top: top)
+    }
+
+    /// The JSON of `workbench profile --diff --json`: both names and sample counts, the `top` rows of `diff`.
+    public static func diffJSON(_ a: StackProfile, _ b: StackProfile, nameA: String, nameB: String, top: Int) throws -> Data {
+        struct DiffJSON: Codable { var a: String; var b: String; var samplesA: Int; var samplesB: Int; var frames: [DiffRow] }
+        let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try e.encode(DiffJSON(a: nameA, b: nameB, samplesA: a.total, samplesB: b.total, frames: Array(diff(a, b).prefix(top))))
     }
 
     /// `s` padded with spaces to `w` characters.

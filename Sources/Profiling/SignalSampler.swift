@@ -81,6 +81,19 @@ public enum SignalSampler {
         }
     }
 
+    /// The clock called `name` (nil: none asked for, the default). Throws `ProfilingError` for an unknown name.
+    public static func clock(named name: String?) throws -> Clock? {
+        guard let name else { return nil }
+        guard let c = Clock(rawValue: name) else { throw ProfilingError("unknown clock '\(name)' (known: task, cpu, wall)") }
+        return c
+    }
+
+    /// The unwinder called `name`. Throws `ProfilingError` for an unknown name.
+    public static func unwinder(named name: String) throws -> Unwinder {
+        guard let u = Unwinder(rawValue: name) else { throw ProfilingError("unknown --unwind '\(name)' (known: backtrace, step)") }
+        return u
+    }
+
     /// Where the workload writes its op tag (recorded with every sample).
     public static var opTag: UnsafeMutablePointer<Int32> { ws_op_tag_pointer() }
 
@@ -144,7 +157,7 @@ public enum SignalSampler {
 /// instruction), the interrupted PC of the leaf as is.
 public final class Symbolizer {
     private let handle: OpaquePointer?
-    private var cache: [UInt64: String] = [:]
+    private var cache: [UInt64: Frame] = [:]
 
     /// Snapshots the objects loaded now (create it after the workload, before they could be unloaded).
     public init() { handle = ws_symbolizer_create() }
@@ -168,13 +181,25 @@ public final class Symbolizer {
     }
 
     /// The frame name for an address (`isLeaf`: the interrupted PC, else a return address).
-    public func frameName(_ pc: UInt64, isLeaf: Bool) -> String {
+    public func frameName(_ pc: UInt64, isLeaf: Bool) -> String { frame(pc, isLeaf: isLeaf).name }
+
+    /// The frame of an address (`isLeaf`: the interrupted PC, else a return address, looked up at pc - 1):
+    /// its name, raw symbol, module, and address within the module.
+    public func frame(_ pc: UInt64, isLeaf: Bool) -> Frame {
         let address = isLeaf || pc == 0 ? pc : pc - 1
-        if let s = cache[address] { return s }
+        if let f = cache[address] { return f }
         let l = lookup(address)
-        let s = l.symbol.map(FrameName.function) ?? FrameName.unknown(module: l.module)
-        cache[address] = s
-        return s
+        let bias = l.module.flatMap { mappings[$0]?.bias }
+        let relative = bias.map { address &- $0 } ?? address
+        var f: Frame
+        if let sym = l.symbol {
+            let name = FrameName.function(sym)
+            f = Frame(name, symbol: name == sym ? nil : sym, module: l.module, address: relative)
+        } else {
+            f = Frame(FrameName.unsymbolised(module: l.module, address: relative), module: l.module, address: relative)
+        }
+        cache[address] = f
+        return f
     }
 
     /// The objects of the snapshot (path, bias, address range).
@@ -187,23 +212,41 @@ public final class Symbolizer {
         }
     }
 
+    /// Load addresses by module path (the first object of each path).
+    public private(set) lazy var mappings: [String: ModuleMapping] = {
+        var m: [String: ModuleMapping] = [:]
+        for mod in modules where m[mod.path] == nil {
+            m[mod.path] = ModuleMapping(start: mod.range.lowerBound, limit: mod.range.upperBound, bias: mod.bias)
+        }
+        return m
+    }()
+
+    /// Symbolized samples (stacks root first) labelled with their thread (`threads[tid]`, else "thread-tid")
+    /// and op (`ops[tag]`; tag 0 and unknown tags: none).
+    public func samples(_ raw: [RawSample], ops: [Int32: String] = [:], threads: [Int32: String] = [:]) -> SampleProfile {
+        struct Key: Hashable { var pcs: [UInt64]; var tid: Int32; var tag: Int32 }
+        var interned: [Key: Int] = [:]
+        for s in raw { interned[Key(pcs: s.pcs, tid: s.tid, tag: s.tag), default: 0] += 1 }
+        var p = SampleProfile()
+        for (k, count) in interned {
+            var frames: [Frame] = []
+            frames.reserveCapacity(k.pcs.count)
+            for (i, pc) in k.pcs.enumerated().reversed() { frames.append(frame(pc, isLeaf: i == 0)) }
+            p.add(Sample(frames: frames, thread: threads[k.tid] ?? ThreadNames.label(tid: k.tid, comm: nil), op: ops[k.tag]), count: count)
+        }
+        let used = Set(p.counts.keys.flatMap { $0.frames.compactMap(\.module) })
+        p.mappings = mappings.filter { used.contains($0.key) }
+        return p
+    }
+
     /// Symbolized stacks of `samples` (root first), plus the sample counts per op tag and per thread.
     public func profile(_ samples: [RawSample]) -> (stacks: StackProfile, byTag: [Int32: Int], byThread: [Int32: Int]) {
-        var interned: [[UInt64]: Int] = [:]
         var byTag: [Int32: Int] = [:], byThread: [Int32: Int] = [:]
         for s in samples {
-            interned[s.pcs, default: 0] += 1
             byTag[s.tag, default: 0] += 1
             byThread[s.tid, default: 0] += 1
         }
-        var p = StackProfile()
-        for (pcs, count) in interned {
-            var stack: Stack = []
-            stack.reserveCapacity(pcs.count)
-            for (i, pc) in pcs.enumerated().reversed() { stack.append(frameName(pc, isLeaf: i == 0)) }
-            p.add(stack, count: count)
-        }
-        return (p, byTag, byThread)
+        return (self.samples(samples).stacks, byTag, byThread)
     }
 }
 

@@ -40,7 +40,7 @@ extension Workbench {
                 }
                 return l
             } ?? f
-            let t = threads ?? EngineDefaults.threads
+            let t = threads ?? CPUAffinity.usableCores
             guard t >= 1 && t <= 256 else { throw WorkbenchError("--threads must be in 1...256, got \(t)") }
             if check && (checkLength < 1 || checkGreedy < 1) { throw WorkbenchError("--check-length and --check-greedy must be >= 1") }
             if isConvertedModelFile(input) { throw WorkbenchError("\(input): is already a converted model file; convert reads llm.c checkpoints") }
@@ -56,7 +56,7 @@ extension Workbench {
                         Double(ModelWeights(file: file).streamedBytes) / 1e6, secs))
             if check {
                 let words = checkPrompt.split(separator: " ").map(String.init)
-                let prompt = try parseTokens(words, vocabulary: ckpt.config.V)
+                let prompt = try GenerationRequest.parseIDs(words, vocabulary: ckpt.config.V)
                 let base = EngineOptions(matmul: MatmulVariants.named(MatmulVariants.defaultName)!,
                                          attention: AttentionVariants.named(AttentionVariants.defaultName)!, threads: t, timers: false)
                 let reference = GPT2Model(checkpoint: ckpt, options: base)

@@ -3,6 +3,7 @@ import Bench
 import Foundation
 import GPT2
 import Kernels
+import Lab
 
 // `workbench gate`: the regression gate. A fixed suite is measured and compared with a baseline in Profiles/
 // (Bench's GateSession compares; this file only builds the suite's cases from the registries):
@@ -268,7 +269,8 @@ struct SlowdownInjection {
         guard let f = injections.first(where: { $0.kind == .matmul && $0.resolvedName == v.name })?.factor else { return v }
         let kernel = v.kernel
         return MatmulVariant(name: v.name, summary: v.summary + " [slowed \(f)x by --inject-slowdown]",
-                             columnAlignment: v.columnAlignment, usesPool: v.usesPool, prepare: v.prepare,
+                             columnAlignment: v.columnAlignment, standaloneOnPool: v.standaloneOnPool, bitReproducible: v.bitReproducible,
+                             tolerance: v.tolerance, prepare: v.prepare,
                              ownThreads: v.ownThreads.map { own in { @Sendable a, n in slowed(f) { own(a, n) } } },
                              kernel: { a, cols in slowed(f) { kernel(a, cols) } })
     }
@@ -276,8 +278,8 @@ struct SlowdownInjection {
     static func apply(_ injections: [SlowdownInjection], to v: AttentionVariant) -> AttentionVariant {
         guard let f = injections.first(where: { $0.kind == .attention && $0.resolvedName == v.name })?.factor else { return v }
         let kernel = v.kernel
-        return AttentionVariant(name: v.name, summary: v.summary + " [slowed \(f)x by --inject-slowdown]", usesPool: v.usesPool,
-                                kernel: { a, items, ith in slowed(f) { kernel(a, items, ith) } })
+        return AttentionVariant(name: v.name, summary: v.summary + " [slowed \(f)x by --inject-slowdown]", standaloneOnPool: v.standaloneOnPool,
+                                tolerance: v.tolerance, kernel: { a, items, ith in slowed(f) { kernel(a, items, ith) } })
     }
 }
 
@@ -320,17 +322,6 @@ final class GateBuffers {
         for i in 0..<count { p[i] = scale == 0 ? 0 : rng.nextNormal() * scale }
         return p
     }
-}
-
-/// The largest |a - b| over n values, divided by the largest |b| (ggml's normalised error).
-func normalisedError(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
-    var diff = 0.0, scale = 0.0
-    for i in 0..<n {
-        let d = abs(Double(a[i]) - Double(b[i]))
-        diff = d.isNaN ? .infinity : max(diff, d)
-        scale = max(scale, abs(Double(b[i])))
-    }
-    return diff / max(scale, 1e-30)
 }
 
 /// A suite ready to run: its cases, built from the registries (never from a hard-coded list of names).
@@ -420,12 +411,12 @@ struct GateSuite {
             for v in matmulVariants { v.prepare(weight) }
 
             // Check first: every variant (and the yardstick) against the reference.
-            matmulVariants[0].split(args(ref), pool: pool)
+            matmulVariants[0].run(args(ref), on: pool)
             var worst = (error: 0.0, name: yard.name)
             for v in matmulVariants.dropFirst() + [yard] {
                 out.update(repeating: .nan, count: T * OC)
-                v.split(args(out), pool: pool)
-                let e = normalisedError(out, ref, T * OC)
+                v.run(args(out), on: pool)
+                let e = KernelError(out, ref, count: T * OC).normalised
                 if !(e <= worst.error) { worst = (e, v.name) }
             }
             ms.append(GateMeasurement(name: "matmul/\(site.rawValue)/T\(T)/max-error", kind: .bound, unit: "", samples: [worst.error],
@@ -439,10 +430,10 @@ struct GateSuite {
             let a = args(out)
             let memoryBound = T <= GateSuite.memoryBoundRows
             let w = weight.data, count = OC * C
-            let yards: [() -> Void] = [{ yard.split(a, pool: pool) }, { gateYardstickSink += gateYardstickStream(w, count) }]
+            let yards: [() -> Void] = [{ yard.run(a, on: pool) }, { gateYardstickSink += gateYardstickStream(w, count) }]
             let choice = matmulVariants.indices.map { memoryBound && $0 > 0 ? 1 : 0 }
             let ratios = ratiosToYardsticks(memoryBound ? yards : [yards[0]],
-                                            zip(matmulVariants, choice).map { v, y in ({ v.split(a, pool: pool) }, y) })
+                                            zip(matmulVariants, choice).map { v, y in ({ v.run(a, on: pool) }, y) })
             for (i, (v, r)) in zip(matmulVariants, ratios).enumerated() {
                 perVariant[i].append(r)
                 let unit = choice[i] == 1 ? "the time to stream the weights once (frozen SIMD sum)" : "the frozen naive loop's time"
@@ -475,12 +466,12 @@ struct GateSuite {
             func args(_ o: UnsafeMutablePointer<Float>) -> AttentionArgs {
                 AttentionArgs(out: o, qkv: qkv, pos0: pos0, T: T, C: C, NH: c.NH, scratch: scratchBuf, scratchStride: positions)
             }
-            attentionVariants[0].split(args(ref), pool: pool)
+            attentionVariants[0].run(args(ref), on: pool)
             var worst = (error: 0.0, name: attentionVariants[0].name)
             for v in attentionVariants.dropFirst() {
                 out.update(repeating: .nan, count: T * C)
-                v.split(args(out), pool: pool)
-                let e = normalisedError(out, ref, T * C)
+                v.run(args(out), on: pool)
+                let e = KernelError(out, ref, count: T * C).normalised
                 if !(e <= worst.error) { worst = (e, v.name) }
             }
             ms.append(GateMeasurement(name: "attention/T\(T)-pos\(pos0)/max-error", kind: .bound, unit: "", samples: [worst.error],
@@ -491,7 +482,7 @@ struct GateSuite {
             let yw = WeightMatrix(data: buffers.make(OCy * C, &rng, scale: 0.02), rows: OCy, cols: C)
             let ya = MatmulArgs(out: buffers.make(T * OCy, &rng, scale: 0), inp: out, weight: yw, bias: nil, T: T, OC: OCy)
             let yard = GateSuite.yardstick
-            let ratios = ratiosToYardstick({ yard.split(ya, pool: pool) }, attentionVariants.map { v in { v.split(a, pool: pool) } })
+            let ratios = ratiosToYardstick({ yard.run(ya, on: pool) }, attentionVariants.map { v in { v.run(a, on: pool) } })
             for (i, (v, r)) in zip(attentionVariants, ratios).enumerated() {
                 perVariant[i].append(r)
                 ms.append(GateMeasurement(name: "attention/\(v.name)/T\(T)-pos\(pos0)", kind: .ratio, unit: "x", samples: r,

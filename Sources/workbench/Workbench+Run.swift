@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bench
 import Foundation
 import GPT2
 import Kernels
@@ -7,12 +8,19 @@ extension Workbench {
     /// `workbench run`: complete token ids to n tokens, printing each new token as soon as it is known.
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Complete a prompt of token ids to n tokens (gpt.c's sampling rule), optionally with per-op timings.")
+            abstract: "Complete a prompt (token ids or --text) to n tokens (gpt.c's sampling rule), optionally with per-op timings.",
+            discussion: """
+            Examples:
+              workbench run 31373 612                       gpt.c's example: ids in, one id per line out
+              workbench run --text "hello there" --n 24     text in, the completion streamed as text
+              workbench run --timings --threads 2 31373 612 the per-op table after the tokens
+            """)
 
         @OptionGroup var model: ModelOption
         @OptionGroup var engine: EngineFlags
-        @Option(help: "Total tokens, prompt included (at most the model's maxT).")
-        var n = 10
+        @OptionGroup var prompt: PromptOption
+        @Flag(help: "With --text: print the token ids (one per line, after the text) as well.")
+        var showIds = false
         @Option(help: "mult (gpt.c's sample_mult, coin 0.5) or argmax.")
         var sampler: String = "mult"
         @Flag(inversion: .prefixedNo, help: "Keep keys/values per layer so each new token costs one position (else recompute the prefix every step).")
@@ -29,7 +37,7 @@ extension Workbench {
         var noTimers = false
         @Option(help: "Run the whole generation this many times (tokens printed once) and print the median time on stderr.")
         var `repeat`: Int?
-        @Argument(parsing: .allUnrecognized, help: "Prompt token ids (integers in 0..<V).")
+        @Argument(parsing: .allUnrecognized, help: "Prompt token ids (integers in 0..<V); or --prompt / --text.")
         var tokens: [String] = []
 
         func run() throws {
@@ -37,29 +45,42 @@ extension Workbench {
                 throw WorkbenchError("unknown sampler '\(sampler)' (known: mult, argmax)")
             }
             let tokens = self.tokens.filter { $0 != "--" }
-            if tokens.isEmpty { throw WorkbenchError("empty prompt: give at least one token id") }
-            if n < 1 { throw WorkbenchError("--n must be positive, got \(n)") }
+            if tokens.isEmpty && prompt.prompt == nil && prompt.text == nil {
+                throw WorkbenchError("empty prompt: give token ids, --prompt IDS or --text TEXT")
+            }
+            if showIds && prompt.text == nil { throw WorkbenchError("--show-ids applies to --text (ids are printed anyway)") }
+            if perLayer && !timings { throw WorkbenchError("--per-layer adds to --timings: give both") }
+            try Paths.checkOutput(logitsOut, flag: "--logits-out")
+            try Paths.checkOutput(timingsJson, flag: "--timings-json")
             let repeats = `repeat` ?? 1
             if repeats < 1 || repeats > 1_000_000 { throw WorkbenchError("--repeat must be in 1...1000000, got \(repeats)") }
             if noTimers && (timings || timingsJson != nil) { throw WorkbenchError("--no-timers contradicts --timings/--timings-json") }
-            let weights = try model.loadWeights()
-            let prompt = try parseTokens(tokens, vocabulary: weights.config.V)
-            let gpt = GPT2Model(weights: weights, options: weights.nativeOptions(try engine.options(timers: !noTimers)))
-            try gpt.validate(prompt: prompt, n: n)
+            let weights = try model.loadWeights()  // an llm.c checkpoint or a converted model file
+            let (request, text) = try prompt.request(config: weights.config, modelPath: weights.path, ids: tokens, sampler: s, kvCache: kvCache)
+            var decoder = text?.decoder()
+            let gpt = GPT2Model(weights: weights, options: try engine.options(for: weights, timers: !noTimers))
             var logitsError: Error?
             var times: [Double] = []
             var generated: [Int32] = []
             for r in 0..<repeats {
                 let start = monotonicNanos()
                 generated = try gpt.generate(
-                    prompt: prompt, n: n, sampler: s, kvCache: kvCache,
+                    request,
                     firstLogits: r > 0 ? nil : logitsOut.map { path in { logits, _ in
                         do { try Data(buffer: logits).write(to: URL(fileURLWithPath: path)) } catch { logitsError = error }
                     } },
-                    onToken: { tok in if r == 0 { print(tok); fflush(stdout) } })
+                    onToken: { tok in
+                        guard r == 0 else { return }
+                        if decoder != nil { print((try? decoder!.push(tok)) ?? "", terminator: "") } else { print(tok) }
+                        fflush(stdout)
+                    })
                 times.append(Double(monotonicNanos() - start) / 1e6)
             }
-            let elapsed = times.sorted()[times.count / 2]
+            if var d = decoder {
+                print(d.finish())
+                if showIds { print((request.prompt + generated).map(String.init).joined(separator: " ")) }
+            }
+            let elapsed = Stats.median(times)!
             if let logitsError, let logitsOut { throw WorkbenchError("cannot write logits to \(logitsOut): \(logitsError.localizedDescription)") }
             let report = gpt.timers.report()
             let spread = times.count > 1 ? String(format: " (median of %d runs, min %.1f, max %.1f)", times.count, times.min()!, times.max()!) : ""

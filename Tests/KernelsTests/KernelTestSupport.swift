@@ -1,12 +1,10 @@
+import Basics
 import Kernels
 
-/// Deterministic pseudo-random floats, uniform in [-scale, scale) (xorshift64, fixed seed).
+/// Deterministic pseudo-random floats, uniform in [-scale, scale) (the project's one generator, SplitMix64).
 func randomFloats(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    return (0..<n).map { _ in
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17
-        return (Float(s >> 40) / Float(1 << 23) - 1) * scale
-    }
+    var rng = SplitMix64(seed: seed)
+    return (0..<n).map { _ in Float(rng.nextUniform() * 2 - 1) * scale }
 }
 
 /// One matmul problem: input [T, C], weight [rows, C] (rows >= OC, like the lm-head's Vp >= V), bias [OC] or nil.

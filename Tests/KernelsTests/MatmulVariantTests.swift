@@ -1,9 +1,13 @@
+import Experiments
 import XCTest
 @testable import Kernels
 
-/// Every matmul variant against `naive`, on shapes that are not multiples of 16 or of the 8x32 tile,
-/// with and without bias, with OC < weight rows (the lm-head); the determinism rule; pool splitting.
+/// Every registered matmul variant (the experiments too) against `naive`, on shapes that are not multiples
+/// of 16 or of the 8x32 tile, with and without bias, with OC < weight rows (the lm-head); the determinism rule
+/// for the variants whose `bitReproducible` trait claims it; pool splitting.
 final class MatmulVariantTests: XCTestCase {
+    override func setUp() { Experiments.register() }
+
     /// (T, C, OC, extra weight rows)
     static let shapes: [(Int, Int, Int, Int)] = [
         (1, 67, 5, 0), (7, 67, 33, 0), (37, 67, 33, 7), (1, 16, 32, 0), (9, 130, 97, 3),
@@ -56,7 +60,7 @@ final class MatmulVariantTests: XCTestCase {
     /// The determinism rule: a row computed alone (T = 1, like a decode step) equals the same row inside a
     /// T = 37 batch, bit for bit; and columns split at odd places equal the whole call, bit for bit.
     func testDeterministicVariantsAreBitIdenticalAcrossRowsAndColumnSplits() {
-        let deterministic = MatmulVariants.all.filter { $0.name != "blas" }
+        let deterministic = MatmulVariants.all.filter(\.bitReproducible)
         for (C, OC, extra) in [(67, 33, 7), (768, 100, 0), (36, 64, 0)] {
             for bias in [true, false] {
                 let p = MatmulProblem(T: 37, C: C, OC: OC, extraRows: extra, bias: bias, seed: 11)
@@ -88,7 +92,7 @@ final class MatmulVariantTests: XCTestCase {
     /// The decode path (T = 1, four panels at a time) with odd column ranges against rows of a batch.
     func testDecodeRowsWithOddColumnRanges() {
         let p = MatmulProblem(T: 9, C: 45, OC: 300, extraRows: 20, seed: 21)
-        for v in MatmulVariants.all where v.name != "blas" {
+        for v in MatmulVariants.all where v.bitReproducible {
             v.prepare(p.weight)
             let batch = p.run { v.kernel($0, 0..<300) }
             for t in [0, 4, 8] {
@@ -103,22 +107,23 @@ final class MatmulVariantTests: XCTestCase {
         }
     }
 
-    /// The engine's way (`split`) with pools of 1, 2 and 3 workers: bit-identical to one call for the
-    /// deterministic variants; within the tolerance for blas (OpenBLAS's own threads).
+    /// The engine's way (`run(_:on:)`: chunks of columns taken from a shared counter) with pools of 1, 2, 3 and 5
+    /// workers: bit-identical to one call for the deterministic variants; within the tolerance for blas
+    /// (OpenBLAS's own threads).
     func testSplitAcrossPools() {
-        let pools = [1, 2, 3].map { WorkerPool(count: $0) }
-        for (T, C, OC, extra) in [(37, 67, 33, 7), (7, 130, 300, 0), (1, 64, 1000, 0), (64, 96, 257, 0)] {
+        let pools = [1, 2, 3, 5].map { WorkerPool(count: $0) }
+        for (T, C, OC, extra) in [(37, 67, 33, 7), (7, 130, 300, 0), (1, 64, 1000, 0), (64, 96, 257, 0), (20, 48, 700, 3), (2, 768, 96, 0)] {
             let p = MatmulProblem(T: T, C: C, OC: OC, extraRows: extra, seed: 5)
             let ref = p.run { MatmulVariants.reference.kernel($0, 0..<OC) }
             for v in MatmulVariants.all {
                 v.prepare(p.weight)
                 let single = p.run { v.kernel($0, 0..<OC) }
                 for pool in pools {
-                    let split = p.run { v.split($0, pool: pool) }
-                    let direct = p.run { v($0, pool: pool) }
-                    if v.name == "blas" {
-                        assertClose(split, ref, p, T: T, "blas split over \(pool.count)")
-                        assertClose(direct, ref, p, T: T, "blas called with a pool of \(pool.count)")
+                    let split = p.run { v.run($0, on: pool) }
+                    let direct = p.run { v.runStandalone($0, pool: pool) }
+                    if !v.bitReproducible {
+                        assertClose(split, ref, p, T: T, "\(v.name) split over \(pool.count)")
+                        assertClose(direct, ref, p, T: T, "\(v.name) called with a pool of \(pool.count)")
                     } else {
                         XCTAssertTrue(bitIdentical(split, single), "\(v.name) T=\(T) OC=\(OC): split over \(pool.count) workers differs")
                         XCTAssertTrue(bitIdentical(direct, single), "\(v.name) T=\(T) OC=\(OC): called with \(pool.count) workers differs")
@@ -157,12 +162,71 @@ final class MatmulVariantTests: XCTestCase {
         XCTAssertFalse(first.contains { $0.isNaN })
     }
 
-    func testVariantsShareOnePackedCopy() {
-        let p = MatmulProblem(T: 1, C: 8, OC: 40)
+    /// `tiled` packs a copy of the weight once; `threaded` (the engine default) reads the row-major weight
+    /// itself and makes no copy, in `prepare` or in a call.
+    func testOnlyTiledMakesAPackedCopy() {
+        let p = MatmulProblem(T: 20, C: 8, OC: 40)
+        let threaded = MatmulVariants.named("threaded")!
+        threaded.prepare(p.weight)
+        _ = p.run { threaded.kernel($0, 0..<40) }
+        _ = p.run(T: 1) { threaded.kernel($0, 0..<40) }
+        XCTAssertNil(p.weight.existingPacked(MatmulVariants.panelKey))
         MatmulVariants.named("tiled")!.prepare(p.weight)
-        let a = p.weight.existingPacked(MatmulVariants.panelKey)
-        MatmulVariants.named("threaded")!.prepare(p.weight)
-        XCTAssertEqual(a, p.weight.existingPacked(MatmulVariants.panelKey))
+        XCTAssertNotNil(p.weight.existingPacked(MatmulVariants.panelKey))
         XCTAssertNil(p.weight.existingPacked("no such key"))
+    }
+
+    /// `threaded` reads the row-major weight (narrow kernel for T < 16, transposed input for T >= 16) and
+    /// must give `tiled`'s bits (the packed panels) for every T, C (multiples of 16 or not), OC, column
+    /// range and bias: the same FMA chain per output.
+    func testThreadedIsBitIdenticalToTiled() {
+        let tiled = MatmulVariants.named("tiled")!, threaded = MatmulVariants.named("threaded")!
+        for (C, OC, extra) in [(67, 33, 7), (16, 32, 0), (48, 70, 0), (130, 97, 3), (1, 40, 0), (768, 48, 0), (33, 300, 20)] {
+            for bias in [true, false] {
+                let p = MatmulProblem(T: 70, C: C, OC: OC, extraRows: extra, bias: bias, seed: UInt64(C * 7 + OC))
+                tiled.prepare(p.weight)
+                for T in [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 70] {
+                    let a = p.run(T: T) { tiled.kernel($0, 0..<OC) }
+                    let b = p.run(T: T) { threaded.kernel($0, 0..<OC) }
+                    XCTAssertTrue(bitIdentical(a, b), "T=\(T) C=\(C) OC=\(OC) bias=\(bias): threaded differs from tiled")
+                    if T == 17 || T == 3 {
+                        let cuts = [0, 1, 9, 16, 17, 33, OC].map { min($0, OC) }.sorted()
+                        let pieces = p.run(T: T) { a in for (lo, hi) in zip(cuts, cuts.dropFirst()) { threaded.kernel(a, lo..<hi) } }
+                        XCTAssertTrue(bitIdentical(pieces, a), "T=\(T) C=\(C): threaded with columns cut at \(cuts) differs")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The transposed input is cached per thread and per pool job: a second call on the same input buffer
+    /// with new contents (the engine reuses its buffers every layer) must see the new contents, in a pool
+    /// job and in direct calls.
+    func testThreadedSeesNewInputInTheSameBuffer() {
+        let threaded = MatmulVariants.named("threaded")!
+        let T = 40, C = 48, OC = 200
+        let w = WeightMatrix(copying: randomFloats(OC * C, seed: 3), rows: OC, cols: C)
+        let inputs = [randomFloats(T * C, seed: 4), randomFloats(T * C, seed: 5)]
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: T * C)
+        defer { buffer.deallocate() }
+        func call(_ pool: WorkerPool?) -> [Float] {
+            var out = [Float](repeating: .nan, count: T * OC)
+            out.withUnsafeMutableBufferPointer { o in
+                let a = MatmulArgs(out: o.baseAddress!, inp: buffer, weight: w, bias: nil, T: T)
+                if let pool { threaded.run(a, on: pool) } else { threaded.kernel(a, 0..<OC) }
+            }
+            return out
+        }
+        var expected: [[Float]] = []
+        for x in inputs { buffer.update(from: x, count: T * C); expected.append(call(nil)) }
+        XCTAssertFalse(bitIdentical(expected[0], expected[1]))
+        for k in [1, 2, 3] {
+            let pool = WorkerPool(count: k)
+            for round in 0..<4 {
+                buffer.update(from: inputs[round % 2], count: T * C)
+                XCTAssertTrue(bitIdentical(call(pool), expected[round % 2]), "pool \(k) round \(round)")
+                XCTAssertTrue(bitIdentical(call(nil), expected[round % 2]), "direct, round \(round)")
+            }
+        }
     }
 }

@@ -21,7 +21,9 @@ final class QuantVariantTests: XCTestCase {
             let v = variant(f)
             XCTAssertEqual(v.weightFormat, f)
             XCTAssertTrue(v.isLossy)
-            XCTAssertTrue(v.usesPool)
+            XCTAssertTrue(v.standaloneOnPool)
+            XCTAssertTrue(v.bitReproducible)
+            XCTAssertEqual(v.tolerance, f.tolerance)
             XCTAssertEqual(v.columnAlignment, f == .bf16 ? 32 : 16)
             XCTAssertGreaterThan(f.tolerance, 0)
         }
@@ -29,7 +31,7 @@ final class QuantVariantTests: XCTestCase {
             XCTAssertEqual(MatmulVariants.named(name)!.weightFormat, .f32, name)
             XCTAssertFalse(MatmulVariants.named(name)!.isLossy)
         }
-        XCTAssertEqual(MatmulVariants.all.map(\.name).suffix(3), ["bf16", "q8", "q4"])
+        XCTAssertEqual(MatmulVariants.registry.builtIn.map(\.name).suffix(3), ["bf16", "q8", "q4"])
         XCTAssertTrue(MatmulVariants.formatKernelsUseSIMD, "this machine has AVX-512 VNNI: the SIMD kernels must be built")
         // bytes: bf16 2 B, q8 34 B and q4 18 B per 32 weights at GPT-2 shapes
         XCTAssertEqual(WeightFormat.bf16.bytes(rows: 2304, cols: 768), 2304 * 768 * 2)
@@ -41,7 +43,7 @@ final class QuantVariantTests: XCTestCase {
         XCTAssertNil(WeightFormat(code: 9))
     }
 
-    /// Normalised error against naive within the format's tolerance, on every shape, with and without bias.
+    /// `KernelError.normalised` against naive within the format's tolerance, on every shape, with and without bias.
     func testErrorAgainstNaiveWithinTolerance() {
         for (T, C, OC, extra) in Self.shapes {
             for bias in [true, false] {
@@ -52,16 +54,15 @@ final class QuantVariantTests: XCTestCase {
                     v.prepare(p.weight)
                     let got = p.run { v.kernel($0, 0..<OC) }
                     XCTAssertFalse(got.contains { $0.isNaN }, "\(f) T=\(T) C=\(C) OC=\(OC): unwritten outputs")
-                    let e = normalisedError(got, ref)
-                    XCTAssertLessThanOrEqual(e, f.tolerance, "\(f) T=\(T) C=\(C) OC=\(OC) rows=\(p.rows) bias=\(bias)")
-                    XCTAssertTrue(v.withinTolerance(maxRel: .infinity, normalised: e))
+                    let e = kernelError(got, ref)
+                    XCTAssertTrue(e.passes(v.tolerance), "\(f) T=\(T) C=\(C) OC=\(OC) rows=\(p.rows) bias=\(bias): \(e.normalised)")
                 }
             }
         }
     }
 
-    /// The tolerances are tight enough to catch a dropped block or a wrong scale, and the measured errors
-    /// at the GPT-2 width are what Notes/formats.md states.
+    /// The tolerances are tight enough to catch dropped blocks, and the relative RMS errors at the GPT-2 width
+    /// are what Notes/formats.md states.
     func testTolerancesCatchBugsAndMatchTheNotes() {
         let p = MatmulProblem(T: 16, C: 768, OC: 256, seed: 3)
         let ref = p.run { MatmulVariants.reference.kernel($0, 0..<256) }
@@ -70,12 +71,13 @@ final class QuantVariantTests: XCTestCase {
             let v = variant(f)
             v.prepare(p.weight)
             let got = p.run { v.kernel($0, 0..<256) }
-            XCTAssertTrue(expected[f]!.contains(normalisedError(got, ref)), "\(f): \(normalisedError(got, ref))")
-            // one block of 32 channels dropped from the input: far outside the tolerance
+            XCTAssertTrue(expected[f]!.contains(relRMS(got, ref)), "\(f): \(relRMS(got, ref))")
+            XCTAssertLessThanOrEqual(kernelError(got, ref).normalised, f.tolerance / 2, "\(f): room below the tolerance")
+            // three blocks of 32 channels (of 24) dropped from the input: far outside the tolerance
             var x = p.inp
-            for t in 0..<16 { for k in 0..<32 { x[t * 768 + k] = 0 } }
+            for t in 0..<16 { for k in 0..<96 { x[t * 768 + k] = 0 } }
             let dropped = MatmulProblem(p, inputs: x).run { v.kernel($0, 0..<256) }
-            XCTAssertGreaterThan(normalisedError(dropped, ref), 2 * f.tolerance, "\(f) misses a dropped block")
+            XCTAssertGreaterThan(kernelError(dropped, ref).normalised, 2 * f.tolerance, "\(f) misses dropped blocks")
         }
     }
 
@@ -122,7 +124,7 @@ final class QuantVariantTests: XCTestCase {
             let q = MatmulProblem(p, weights: w)
             let ref = q.run { MatmulVariants.reference.kernel($0, 0..<64) }
             let bound = f == .bf16 ? 1e-6 : 6e-3
-            XCTAssertLessThan(normalisedError(got, ref), bound, "\(f)")
+            XCTAssertLessThan(relRMS(got, ref), bound, "\(f)")
         }
     }
 
@@ -144,8 +146,9 @@ final class QuantVariantTests: XCTestCase {
                         let err = abs(u[r * C + k] - w[r * C + k])
                         switch f {
                         case .bf16: XCTAssertLessThanOrEqual(err, abs(w[r * C + k]) * 0x1p-8)
-                        // the scale search picks steps within (127 +- 5) / max (q8) and (8 +- 1) / max (q4)
-                        case .q8: XCTAssertLessThanOrEqual(err, amax / 122 * 0.5 * 1.002 + 1e-7)
+                        // the scale search picks the least-squares step of roundings at (127 +- 5) / max (q8) and
+                        // (8 +- 1) / max (q4): one weight may be off by a little more than half a step, or clamped
+                        case .q8: XCTAssertLessThanOrEqual(err, amax * 0.005 + 1e-7)
                         case .q4: XCTAssertLessThanOrEqual(err, amax * 2 / 9 * 1.002 + 1e-7)  // half a step, or a clamped end code
                         case .f32: break
                         }
@@ -195,8 +198,8 @@ final class QuantVariantTests: XCTestCase {
                         XCTAssertTrue(bitIdentical(row, Array(batch[(8 * OC)..<(9 * OC)])), "\(f) C=\(C): decode row cut at \(cuts)")
                     }
                     for pool in pools {
-                        XCTAssertTrue(bitIdentical(p.run { v.split($0, pool: pool) }, batch), "\(f) C=\(C): split over \(pool.count)")
-                        XCTAssertTrue(bitIdentical(p.run(T: 1, inputRow: 3) { v.split($0, pool: pool) }, Array(batch[(3 * OC)..<(4 * OC)])),
+                        XCTAssertTrue(bitIdentical(p.run { v.run($0, on: pool) }, batch), "\(f) C=\(C): split over \(pool.count)")
+                        XCTAssertTrue(bitIdentical(p.run(T: 1, inputRow: 3) { v.run($0, on: pool) }, Array(batch[(3 * OC)..<(4 * OC)])),
                                       "\(f) C=\(C): decode split over \(pool.count)")
                     }
                 }
@@ -276,8 +279,12 @@ final class QuantVariantTests: XCTestCase {
     }
 }
 
-private func normalisedError(_ a: [Float], _ b: [Float]) -> Double {
-    a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { r in Kernels.normalisedError(x.baseAddress!, r.baseAddress!, count: a.count) } }
+private func relRMS(_ a: [Float], _ b: [Float]) -> Double {
+    a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { r in relativeRMSError(x.baseAddress!, r.baseAddress!, count: a.count) } }
+}
+
+private func kernelError(_ a: [Float], _ b: [Float]) -> KernelError {
+    a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { r in KernelError(x.baseAddress!, r.baseAddress!, count: a.count) } }
 }
 
 extension MatmulProblem {

@@ -84,6 +84,17 @@ final class DemangleTests: XCTestCase {
         XCTAssertEqual(FrameName.function("cfree@GLIBC_2.2.5"), "cfree")
         XCTAssertEqual(FrameName.unknown(module: "/usr/lib/x86_64-linux-gnu/libc.so.6"), "[unknown] (libc.so.6)")
         XCTAssertEqual(FrameName.unknown(module: nil), "[unknown]")
-        XCTAssertEqual(FrameName.kernel("do_syscall_64"), "do_syscall_64 [kernel]")
+        XCTAssertEqual(FrameName.kernel("do_syscall_64"), "do_syscall_64_[k]")
+        // No symbol: the module and the address in it (what addr2line -e MODULE takes).
+        XCTAssertEqual(FrameName.unsymbolised(module: "/usr/bin/gzip", address: 0x1a2f0), "gzip+0x1a2f0")
+        XCTAssertEqual(FrameName.unsymbolised(module: nil, address: 0x8), "[unknown]+0x8")
+        XCTAssertEqual(FrameName.kernelUnsymbolised(address: 0xffffffff81000000), "[kernel.kallsyms]+0xffffffff81000000_[k]")
+        // And back, from folded text: the module a name says it lies in.
+        XCTAssertEqual(FrameName.module(ofName: "gzip+0x1a2f0"), "gzip")
+        XCTAssertEqual(FrameName.module(ofName: "[unknown] (libc.so.6)"), "libc.so.6")
+        XCTAssertEqual(FrameName.module(ofName: "do_syscall_64_[k]"), "[kernel.kallsyms]")
+        XCTAssertNil(FrameName.module(ofName: "[unknown]+0x8"))
+        XCTAssertNil(FrameName.module(ofName: "Kernels.matmul(_:)"))
+        XCTAssertNil(FrameName.module(ofName: "operator+0xzz"))
     }
 }

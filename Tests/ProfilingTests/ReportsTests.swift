@@ -112,10 +112,10 @@ final class ReportsTests: XCTestCase {
         let svg = FlameGraph.svg(q, title: "t <1>", subtitle: "s")
         XCTAssertTrue(svg.hasPrefix("<?xml"))
         XCTAssertTrue(svg.hasSuffix("</svg>\n"))
-        XCTAssertTrue(svg.contains("<title>all (4 samples, 100.00%)</title>"))
-        XCTAssertTrue(svg.contains("<title>main (4 samples, 100.00%)</title>"))
-        XCTAssertTrue(svg.contains("<title>Kernels.f&lt;T&gt;(_:) &amp; &quot;x&quot; (3 samples, 75.00%)</title>"), svg)
-        XCTAssertTrue(svg.contains("<title>g (1 samples, 25.00%)</title>"))
+        XCTAssertTrue(svg.contains("<title>all\n4 samples (100.00%)</title>"))
+        XCTAssertTrue(svg.contains("<title>main\n4 samples (100.00%)</title>"))
+        XCTAssertTrue(svg.contains("<title>Kernels.f&lt;T&gt;(_:) &amp; &quot;x&quot;\n3 samples (75.00%)</title>"), svg)
+        XCTAssertTrue(svg.contains("<title>g\n1 samples (25.00%)</title>"))
         XCTAssertTrue(svg.contains("t &lt;1&gt;"))
         XCTAssertEqual(svg.components(separatedBy: "<rect").count - 1, 5)  // background + 4 frames
         // Well-formed XML.

@@ -1,5 +1,6 @@
-// `workbench profile` end to end on the tiny model: the text, JSON, folded, SVG and saved outputs of the signal
-// backend, the perf backend and `-- CMD`, the diff, and one line + exit status 2 for every bad input.
+// `workbench profile` end to end on the tiny model: the text, JSON, folded, SVG, pprof (read by `go tool pprof`),
+// speedscope, per-thread and saved outputs of the signal backend, Ctrl-C, the perf backend and `-- CMD` (more in
+// ProfileCommandTests.swift), the diff and its SVG, and one line + exit status 2 for every bad input.
 // (Uses the shared helpers of WorkbenchTestSupport.swift: Subprocess, Fixtures, assertBadInput.)
 import Foundation
 import XCTest
@@ -38,6 +39,8 @@ final class ProfileTests: XCTestCase {
         XCTAssertTrue(text.contains("Kernels."), text.prefix(500).description)
         let s = try String(contentsOfFile: svg, encoding: .utf8)
         XCTAssertTrue(s.hasPrefix("<?xml") && s.contains("<title>") && s.hasSuffix("</svg>\n"))
+        // Frames carry their module in the tooltip.
+        XCTAssertTrue(s.contains("module: workbench") || s.contains("module: lib"), String(s.prefix(3000)))
     }
 
     func testSignalBackendJSONAndSavedRun() throws {
@@ -80,6 +83,107 @@ final class ProfileTests: XCTestCase {
         assertSuccess(j)
         let doc = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(doc?["samplesB"] as? Int, 100)
+    }
+
+    // MARK: pprof, speedscope, SVG options, per thread
+
+    /// A model whose matmuls dominate (C=256, V=4096), one thread, the naive matmul: its kernel is the hot frame.
+    private func matmulHeavy(_ extra: [String]) throws -> [String] {
+        let spec = ModelSpec(L: 2, NH: 4, C: 256, V: 4096, Vp: 4096, maxT: 64)
+        return ["profile", "--model", try Fixtures.shared.checkpoint(spec), "--prompt", "1 2", "--n", "16", "--threads", "1",
+                "--matmul", "naive", "--no-save"] + extra
+    }
+
+    func testPprofOpensInGoToolPprofWithTheMatmulKernelFirst() throws {
+        let pb = Fixtures.shared.path("p.pb.gz"), ss = Fixtures.shared.path("p.speedscope.json")
+        let r = try Subprocess.workbench(try matmulHeavy(["--duration", "1", "--pprof", pb, "--speedscope", ss]))
+        assertSuccess(r)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: pb))
+        XCTAssertEqual(Array(bytes.prefix(2)), [0x1f, 0x8b], "gzip")
+        // speedscope: one sampled profile per thread, consistent.
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ss))) as? [String: Any])
+        XCTAssertEqual(doc["$schema"] as? String, "https://www.speedscope.app/file-format-schema.json")
+        let frames = try XCTUnwrap((doc["shared"] as? [String: Any])?["frames"] as? [[String: Any]])
+        for p in try XCTUnwrap(doc["profiles"] as? [[String: Any]]) {
+            let samples = try XCTUnwrap(p["samples"] as? [[Int]]), weights = try XCTUnwrap(p["weights"] as? [Int])
+            XCTAssertEqual(samples.count, weights.count)
+            XCTAssertEqual(p["endValue"] as? Int, weights.reduce(0, +))
+            XCTAssertTrue(samples.joined().allSatisfy { frames.indices.contains($0) })
+        }
+        // The real client.
+        let go = try Subprocess.run("/bin/sh", ["-c", "command -v go"])
+        guard go.status == 0 else { throw XCTSkip("go is not installed (apt-get install golang-go): go tool pprof not run") }
+        let home = Fixtures.shared.path("gohome")
+        let t = try Subprocess.run(go.stdout.trimmingCharacters(in: .whitespacesAndNewlines), ["tool", "pprof", "-top", pb],
+                                   environment: Subprocess.environment(["HOME": home, "GOCACHE": home + "/cache"]))
+        XCTAssertEqual(t.status, 0, t.summary)
+        let rows = t.stdout.split(separator: "\n").drop { !$0.contains("flat%") }.dropFirst()
+        XCTAssertTrue(rows.first?.hasSuffix("Kernels.matmulForwardNaive(_:_:weight:bias:T:C:OC:columns:)") == true, t.stdout)
+        XCTAssertTrue(t.stdout.contains("Type: cpu"), t.stdout)
+        print("go tool pprof -top head:\n" + t.stdout.split(separator: "\n").prefix(12).joined(separator: "\n"))
+    }
+
+    func testPerThreadSVGOptionsAndInverted() throws {
+        let svg = Fixtures.shared.path("inv.svg")
+        let r = try Subprocess.workbench(try workload(["--duration", "0.5", "--per-thread", "--svg", svg, "--inverted", "--min-width", "0.5%"]))
+        assertSuccess(r)
+        XCTAssertGreaterThanOrEqual(r.stdout.components(separatedBy: "== call tree, thread ").count - 1, 2, r.summary)
+        XCTAssertTrue(r.stdout.contains("== top 20 frames by self samples, thread "), r.summary)
+        let s = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(s.contains("inverted: callers of the leaves"), String(s.prefix(1500)))
+        XCTAssertTrue(s.contains("<script") && s.contains("Reset Zoom") && s.contains("Search"))
+        assertBadInput(try Subprocess.workbench(try workload(["--min-width", "wide"])), mentions: ["--min-width must be pixels (0.1) or a percentage (0.5%)"])
+        assertBadInput(try Subprocess.workbench(try workload(["--keep-perf-data", "x.data"])), mentions: ["--keep-perf-data needs the perf backend"])
+        let j = try Subprocess.workbench(try workload(["--duration", "0.3", "--per-thread", "--json"]))
+        assertSuccess(j)
+        let doc = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+        XCTAssertFalse((doc?["threads"] as? [Any] ?? []).isEmpty, j.summary)
+    }
+
+    func testDifferentialSVGAndOptionsADiffCannotUse() throws {
+        let a = write("da.folded", "main;matmul 80\nmain;gelu 20\n")
+        let b = write("db.folded", "main;matmul 50\nmain;gelu 40\nmain;softmax 10\n")
+        let svg = Fixtures.shared.path("d.svg")
+        assertSuccess(try Subprocess.workbench(["profile", "--diff", a, b, "--svg", svg]))
+        let s = try String(contentsOfFile: svg, encoding: .utf8)
+        // gelu grew (20% -> 40%): red; matmul shrank (80% -> 50%): blue, the deepest (largest change).
+        func fill(_ name: String) -> String? {
+            guard let t = s.range(of: "<title>\(name)\n"), let f = s[t.upperBound...].range(of: "fill=\"") else { return nil }
+            return String(s[f.upperBound...].prefix { $0 != "\"" })
+        }
+        XCTAssertEqual(fill("matmul"), "rgb(0,0,255)")
+        XCTAssertTrue(fill("gelu")?.hasPrefix("rgb(255,") == true, fill("gelu") ?? "none")
+        XCTAssertTrue(fill("softmax")?.hasPrefix("rgb(255,") == true)
+        XCTAssertEqual(fill("main"), "rgb(255,255,255)")
+        for bad in [["--pprof", "x.pb.gz"], ["--speedscope", "x.json"], ["--per-thread"], ["--folded", "x"], ["--backend", "perf"], ["--hz", "100"],
+                    ["--min-percent", "5"], ["--n", "5"]] {
+            assertBadInput(try Subprocess.workbench(["profile", "--diff", a, b] + bad), mentions: ["\(bad[0]) cannot be used with --diff"])
+        }
+        assertSuccess(try Subprocess.workbench(["profile", "--diff", a, b, "--inverted", "--min-width", "1", "--top", "3", "--svg", svg]))
+    }
+
+    func testCtrlCStopsTheSignalBackendAndStillReports() throws {
+        let out = Fixtures.shared.path("int.out"), err = Fixtures.shared.path("int.err")
+        FileManager.default.createFile(atPath: out, contents: nil); FileManager.default.createFile(atPath: err, contents: nil)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perl") else { throw XCTSkip("no /usr/bin/perl to start workbench with SIGINT at its default") }
+        let bin = try XCTUnwrap(TestPaths.workbench)
+        let p = Process()
+        // SIGINT at its default disposition even if this test process ignores it (a background job's shell does).
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
+        p.arguments = ["-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die", "--", bin] + (try workload(["--duration", "120"]))
+        p.environment = Subprocess.environment()
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try p.run()
+        sleep(4)
+        kill(p.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(p.isRunning, "still sampling after SIGINT")
+        let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(p.terminationStatus, SIGINT)
+        XCTAssertTrue(stdout.contains("== top 20 frames by self samples ==") && stdout.contains("== op view"), stdout)
     }
 
     // MARK: perf backend
@@ -144,7 +248,7 @@ final class ProfileTests: XCTestCase {
             (["--min-percent", "200"], "--min-percent must be in"),
             (["--backend", "perf", "--call-graph", "lbr"], "unknown --call-graph 'lbr'"),
             (["--prompt", "1 99999"], "token 99999 is out of range"),
-            (["--prompt", ""], "empty --prompt"),
+            (["--prompt", ""], "empty prompt"),
             (["--n", "2"], "the prompt has 2 tokens but n = 2"),
             (["--backend", "perf", "--measure-overhead"], "--measure-overhead measures the signal backend"),
         ]

@@ -165,7 +165,7 @@ final class RunTests: XCTestCase {
         assertBadInput(try Subprocess.workbench(["run", "--model", m, "1", "-5"]), mentions: ["-5", "out of range"])
         assertBadInput(try Subprocess.workbench(["run", "--model", m, "--", "-1"]), mentions: ["-1", "out of range"])
         assertBadInput(try Subprocess.workbench(["run", "--model", m, "1", "512"]), mentions: ["512", "0..<512"])
-        assertBadInput(try Subprocess.workbench(["run", "--model", m, "99999999999999999999"]), mentions: ["not an integer"])
+        assertBadInput(try Subprocess.workbench(["run", "--model", m, "99999999999999999999"]), mentions: ["too large"])
         assertBadInput(try Subprocess.workbench(["run", "--model", m]), mentions: ["empty prompt"])
         assertBadInput(try Subprocess.workbench(["run", "--model", m, "--"]), mentions: ["empty prompt"])
     }

@@ -30,7 +30,7 @@ final class ScaleTuneTests: XCTestCase {
         let model = try Fixtures.shared.checkpoint(.tiny)
         assertBadInput(try Subprocess.workbench(["scale", "--model", model, "--workload", "bogus"]), mentions: ["bogus"])
         assertBadInput(try Subprocess.workbench(["scale", "--model", model, "--max-threads", "0"]), mentions: ["--max-threads"])
-        assertBadInput(try Subprocess.workbench(["scale", "--model", model, "--t", "64"]), mentions: ["--t"])
+        assertBadInput(try Subprocess.workbench(["scale", "--model", model, "--t", "65"]), mentions: ["--t"])
     }
 
     func testTuneWritesAChoiceThatAutoUsesWithTheSameTokens() throws {

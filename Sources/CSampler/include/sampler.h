@@ -156,3 +156,37 @@ void ws_touch_stack(size_t bytes);
 #ifdef __cplusplus
 }
 #endif
+
+// ---- child processes and signals (process.c) -------------------------------------------------------------
+#include <sys/types.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Catches `sigs` (those not ignored now, except SIGCHLD which is always caught) with an async-signal-safe
+/// handler that records the signal in a mask and writes a byte to a self-pipe. Returns the pipe's read end
+/// (poll it), or -1. Idempotent per signal.
+int ws_signals_watch(const int *sigs, int n);
+/// Restores the dispositions ws_signals_watch replaced.
+void ws_signals_unwatch(void);
+/// The signals received since the last call (bit n = signal n), cleared; drains the pipe.
+uint64_t ws_signals_take(void);
+/// The same without clearing.
+uint64_t ws_signals_peek(void);
+/// Dies of `sig` (default disposition, unblocked, raised); exits 128 + sig if that returns.
+void ws_signals_die(int sig);
+/// fork + execve(path, argv, envp) with fds 0/1/2 from in/out/err (-1: inherited), an empty signal mask and
+/// PR_SET_PDEATHSIG `parent_death_signal` (0: none). Returns the pid, or -1 with *exec_errno (exec failure
+/// included: the child's errno comes back through a close-on-exec pipe).
+pid_t ws_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
+               int parent_death_signal, int *exec_errno);
+/// waitpid (EINTR retried): 1 with *status when `pid` ended, 0 if still running (nohang), -1 on error.
+int ws_wait(pid_t pid, int nohang, int *status);
+/// Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER): a grandchild whose parent
+/// dies becomes this process's child, so it can still be found and ended. 0 or -1.
+int ws_set_child_subreaper(void);
+/// Decoding a wait status: exited normally? and the exit code or the terminating signal.
+int ws_wait_exited(int status);
+int ws_wait_code(int status);
+#ifdef __cplusplus
+}
+#endif

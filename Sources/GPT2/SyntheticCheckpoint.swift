@@ -13,7 +13,7 @@ public enum SyntheticCheckpoint {
         if version == 1 && config.Vp != config.V {
             throw CheckpointError(path: path, "version 1 checkpoints have no padded vocabulary: Vp must equal V (\(config.V))")
         }
-        if let p = config.problem(version: version) { throw CheckpointError(path: path, p) }
+        if let p = config.problem() { throw CheckpointError(path: path, p) }
         // Refuse what cannot fit instead of filling the disk (an absurd --layers can ask for terabytes).
         let bytes = CheckpointFormat.headerBytes + config.parameterCount * 4
         let dir = (path as NSString).deletingLastPathComponent
@@ -59,61 +59,5 @@ public enum SyntheticCheckpoint {
             unlink(tmp)
             throw CheckpointError(path: path, "cannot write: \(reason)")
         }
-    }
-}
-
-/// SplitMix64: a tiny, fast, well-mixed generator; deterministic across platforms.
-public struct SplitMix64 {
-    private var state: UInt64
-    private var spare: Float?
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    public mutating func nextUniform() -> Double { (Double(next() >> 11) + 0.5) / 9007199254740992.0 }
-
-    /// Standard normal (Box-Muller, two values per pair of uniforms).
-    public mutating func nextNormal() -> Float {
-        if let s = spare { spare = nil; return s }
-        let u1 = nextUniform(), u2 = nextUniform()
-        let r = (-2 * Foundation.log(u1)).squareRoot()
-        let a = 2 * Double.pi * u2
-        spare = Float(r * Foundation.sin(a))
-        return Float(r * Foundation.cos(a))
-    }
-}
-
-/// Where commands find their model when none is given: `--model`, else `$WORKBENCH_MODEL`, else a
-/// 124M-shaped synthetic checkpoint created once in the cache folder.
-public enum DefaultModel {
-    public static let seed: UInt64 = 1337
-    /// `$WORKBENCH_CACHE`, else `$XDG_CACHE_HOME/workbench`, else `~/.cache/workbench`.
-    public static var cacheDirectory: String {
-        let env = ProcessInfo.processInfo.environment
-        if let d = env["WORKBENCH_CACHE"], !d.isEmpty { return d }
-        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/workbench" }
-        return (env["HOME"] ?? NSTemporaryDirectory()) + "/.cache/workbench"
-    }
-    public static var syntheticPath: String { cacheDirectory + "/gpt2_124M_synthetic_v3_seed\(seed).bin" }
-
-    /// Resolves the model path; creates the synthetic default if needed, saying so through `log`.
-    public static func resolve(_ explicit: String?, log: (String) -> Void) throws -> String {
-        if let p = explicit { return p }
-        if let p = ProcessInfo.processInfo.environment["WORKBENCH_MODEL"], !p.isEmpty { return p }
-        let path = syntheticPath
-        let expected = CheckpointFormat.headerBytes + GPT2Config.gpt2_124M.parameterCount * 4
-        var st = stat()
-        if stat(path, &st) == 0 && Int(st.st_size) == expected { return path }
-        try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-        log("workbench: creating the default model (124M-shaped synthetic checkpoint, seed \(seed)) at \(path)")
-        try SyntheticCheckpoint.write(to: path, config: .gpt2_124M, version: 3, seed: seed)
-        return path
     }
 }
