@@ -594,7 +594,7 @@ INLINE void q_tile(const int format, const int R, const int P, float *out, const
 }
 
 #ifndef CQ_TILE_R
-#define CQ_TILE_R 4
+#define CQ_TILE_R 6
 #endif
 #ifndef CQ_TILE_P
 #define CQ_TILE_P 2

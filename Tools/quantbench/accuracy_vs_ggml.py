@@ -26,15 +26,20 @@ GG = f"{D}/ggml/build/bin/gpt-2-backend"
 env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
 
 
+def ref_flags(model):
+    # the f32 reference runs `tiled` (threaded's 2-thread prefill was intermittently wrong on this base)
+    return ["--matmul", "tiled"] if model == CK else []
+
+
 def wb_tokens(model, n, prompt):
-    out = subprocess.run([WB, "run", "--model", model, "--sampler", "argmax", "--threads", "2", "--n", str(n)] + [str(t) for t in prompt],
+    out = subprocess.run([WB, "run", "--model", model, "--sampler", "argmax", "--threads", "2", "--n", str(n)] + ref_flags(model) + [str(t) for t in prompt],
                          capture_output=True, text=True, env=env, check=True).stdout
     return [int(x) for x in out.split()]
 
 
 def wb_logits(model, seq):
     with tempfile.NamedTemporaryFile(suffix=".f32") as f:
-        subprocess.run([WB, "run", "--model", model, "--threads", "2", "--n", str(len(seq) + 1), "--logits-out", f.name] + [str(t) for t in seq],
+        subprocess.run([WB, "run", "--model", model, "--threads", "2", "--n", str(len(seq) + 1), "--logits-out", f.name] + ref_flags(model) + [str(t) for t in seq],
                        capture_output=True, text=True, env=env, check=True)
         return np.fromfile(f.name, dtype=np.float32).reshape(len(seq), V)
 
