@@ -14,7 +14,7 @@ import PackageDescription
 /// Kernel code is compiled for the build machine's CPU in every configuration: without a target CPU,
 /// swiftc lowers SIMD fused multiply-adds to a libm call per lane (~50x slower). `-Ounchecked` drops
 /// the bounds checks the kernels do not need (they work on raw pointers whose sizes the caller checks).
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "native"])]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "native", "-Xllvm", "-align-all-functions=6"])]  // 64-byte function starts: a kernel performs the same wherever the code before it ends (Notes/gates.md)
 let engineFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "native"])]
 
 let package = Package(
@@ -61,11 +61,13 @@ let package = Package(
         .target(name: "Experiments", dependencies: ["Kernels"], swiftSettings: kernelFlags),
         // GPT-2's byte-level BPE: text <-> ids, as tiktoken gives them; .tiktoken / llm.c / Hugging Face files.
         .target(name: "Tokenizer", swiftSettings: engineFlags),
+        // `workbench report` (only the CLI depends on it): one self-contained HTML page, charts by its own SVG writer.
+        .target(name: "Report", dependencies: ["Lab", "Profiling", "GPT2", "Kernels", "Bench"]),
         // The CLI: one file per verb, thin.
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer",
+                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags
@@ -81,6 +83,7 @@ let package = Package(
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "GPT2", "Kernels", "Bench", "Experiments"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "workbench"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["Fixtures"]),
         // Runs the built `workbench` binary: exit codes, messages, end-to-end checks against Tools/.
         .testTarget(name: "WorkbenchTests", dependencies: ["workbench"]),

@@ -15,8 +15,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# Optional viewers the profile tests use when present (`go tool pprof`, headless chromium): a failure to
-# install them only skips those tests.
+# Optional viewers the profile and report tests use when present (`go tool pprof`, headless chromium): a
+# failure to install them only skips those tests.
 opt=()
 for p in golang-go chromium; do dpkg -s "$p" >/dev/null 2>&1 || opt+=("$p"); done
 if [ ${#opt[@]} -gt 0 ]; then

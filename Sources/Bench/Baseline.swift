@@ -104,8 +104,13 @@ public struct BaselineEnvironment: Codable, Equatable, Sendable {
 /// A gate baseline: `Profiles/baseline.json`.
 public struct Baseline: Codable, Equatable, Sendable {
     /// The version of this format; files with another version are rejected with a clear message.
-    public static let formatVersion = 1
+    /// 2: the `schema` field; the T=1 matmuls timed on cold weights and the A/B child protocol (a format-1
+    /// baseline's numbers do not mean the same).
+    public static let formatVersion = 2
+    /// What this JSON is.
+    public static let schemaName = "workbench.gate.baseline"
 
+    public var schema: String
     public var format: Int
     /// The suite that made it ("full", "quick"): the gate refuses to compare another suite against it.
     public var suite: String
@@ -121,6 +126,7 @@ public struct Baseline: Codable, Equatable, Sendable {
     public init(suite: String, date: String, commit: String?, environment: BaselineEnvironment,
                 availability: [String], metrics: [BaselineMetric]) {
         format = Baseline.formatVersion
+        schema = Baseline.schemaName
         self.suite = suite; self.date = date; self.commit = commit; self.environment = environment
         self.availability = availability; self.metrics = metrics
     }
@@ -147,7 +153,7 @@ public struct Baseline: Codable, Equatable, Sendable {
         }
         guard let f = header.format else { throw BaselineError(path: path, "is not a gate baseline: no \"format\" field") }
         if f != formatVersion {
-            throw BaselineError(path: path, "has baseline format \(f), this workbench reads format \(formatVersion): re-make it with `workbench gate --update-baseline`")
+            throw BaselineError(path: path, "has baseline format \(f), this workbench reads format \(formatVersion): re-make it with `workbench gate --update-baseline --runs 5`")
         }
         let b: Baseline
         do { b = try JSONDecoder().decode(Baseline.self, from: data) } catch {

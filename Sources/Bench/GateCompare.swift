@@ -127,6 +127,9 @@ public enum GateVerdict: String, Codable, Sendable, CaseIterable {
     case dropped
     /// Machine-dependent, and the machine (or thread count, or build) differs from the baseline's: not compared.
     case skipped
+    /// A/B only: the two sides' rounds scatter so much that a change of twice the minimum effect could hide in
+    /// them (the machine was too noisy to tell). Not a regression; the gate's exit status is 3.
+    case inconclusive
 
     /// Whether this verdict turns the gate red.
     public var fails: Bool { self == .regression || self == .incorrect }
@@ -135,6 +138,7 @@ public enum GateVerdict: String, Codable, Sendable, CaseIterable {
         switch self {
         case .pass: "ok"; case .regression: "REGRESSION"; case .incorrect: "INCORRECT"; case .improvement: "improved"
         case .new: "new"; case .dropped: "dropped"; case .skipped: "skipped (other machine)"
+        case .inconclusive: "inconclusive"
         }
     }
 }
@@ -145,8 +149,16 @@ public enum GateExitCode: Int32, Codable, Sendable {
     case success = 0
     /// At least one regression or incorrect result.
     case regression = 1
-    /// Bad input: missing or corrupt baseline, unknown option value (printed as one line).
+    /// Bad input: missing, empty, corrupt or wrong-suite baseline, unknown revision, a revision that does not
+    /// build, unknown option value (printed as one line).
     case badInput = 2
+    /// Inconclusive: no regression found, but the machine was too noisy to rule one out (some metric's rounds
+    /// scatter past twice its minimum effect); the output says how busy the machine was. Run it again on a
+    /// quieter machine.
+    case inconclusive = 3
+
+    /// The exit codes as `--help`, Profiles/README.md and Notes/gates.md list them.
+    public static let documentation = "exit status: 0 pass, 1 regression or wrong result, 2 bad input, 3 inconclusive (machine too noisy to tell)"
 }
 
 /// One line of the gate's table.
@@ -164,6 +176,16 @@ public struct GateRow: Codable, Equatable, Sendable {
     public var attempts: Int
     /// Why it failed or was not compared, in a few words (e.g. the first differing token).
     public var detail: String?
+    /// A/B only: the confidence interval of `change` (same unit as `change`), its coverage, the Mann-Whitney
+    /// p-value of base vs new, and the rounds per side.
+    public var low: Double?
+    public var high: Double?
+    public var coverage: Double?
+    public var p: Double?
+    public var rounds: Int?
+    /// A/B only: each round's value of each side (what `change` and `p` are computed from).
+    public var baseRounds: [Double]?
+    public var newRounds: [Double]?
 
     public init(name: String, kind: MetricKind, unit: String, baseline: Double?, now: Double?, change: Double?,
                 threshold: Threshold?, verdict: GateVerdict, attempts: Int = 1, detail: String? = nil) {

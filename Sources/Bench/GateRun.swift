@@ -11,8 +11,27 @@ public struct GateCase {
     public init(name: String, measure: @escaping () throws -> [GateMeasurement]) { self.name = name; self.measure = measure }
 }
 
+/// How a gate run compared.
+public enum GateMode: String, Codable, Sendable {
+    /// This build against another one (a git revision) measured in the same run, rounds interleaved.
+    case ab
+    /// This build's measurements against the numbers in the committed baseline file.
+    case baseline
+}
+
 /// The outcome of a gate run: every row, plus what the table's header says.
 public struct GateReport: Codable, Equatable, Sendable {
+    /// What this JSON is (`workbench gate --json`).
+    public static let schemaName = "workbench.gate.report/1"
+    public var schema: String = GateReport.schemaName
+    public var mode: GateMode = .baseline
+    /// Lines the header shows before the table: which comparison, against what, and why (fallbacks).
+    public var notes: [String] = []
+    /// How busy the machine was before and during the measurement (nil where /proc is missing).
+    public var loadBefore: LoadSummary?
+    public var loadDuring: LoadSummary?
+    /// A/B: the policy the verdicts follow.
+    public var abPolicy: GateABPolicy?
     public var suite: String
     public var baselinePath: String
     public var baselineDate: String
@@ -33,7 +52,18 @@ public struct GateReport: Codable, Equatable, Sendable {
     }
 
     public var failures: [GateRow] { rows.filter { $0.verdict.fails } }
-    public var exitCode: GateExitCode { failures.isEmpty ? .success : .regression }
+    /// Metrics the machine was too noisy to decide.
+    public var undecided: [GateRow] { rows.filter { $0.verdict == .inconclusive } }
+    /// 1 on any failure, else 3 when a metric is inconclusive, else 0.
+    public var exitCode: GateExitCode { !failures.isEmpty ? .regression : !undecided.isEmpty ? .inconclusive : .success }
+    /// Why the run is inconclusive, in a few words ("machine too noisy: ..."), or nil.
+    public var inconclusiveReason: String? {
+        guard exitCode == .inconclusive else { return nil }
+        let load = [loadBefore.map { "before: \($0.text)" }, loadDuring.map { "during: \($0.text)" }].compactMap { $0 }
+        let names = undecided.prefix(3).map(\.name).joined(separator: ", ") + (undecided.count > 3 ? ", ..." : "")
+        return "machine too noisy: \(undecided.count) metric\(undecided.count == 1 ? "" : "s") could not be decided (\(names))"
+            + (load.isEmpty ? "" : "; \(load.joined(separator: "; "))")
+    }
     /// How many rows got each verdict.
     public func count(_ v: GateVerdict) -> Int { rows.reduce(0) { $0 + ($1.verdict == v ? 1 : 0) } }
 }

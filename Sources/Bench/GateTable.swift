@@ -55,11 +55,19 @@ extension GateReport {
     /// The header lines: suite, baseline, machine, availability.
     public var headerLines: [String] {
         var lines = ["suite \(suite); baseline \(baselinePath) (\(baselineDate)\(baselineCommit.map { ", commit \($0.prefix(12))" } ?? ""))"]
-        if let m = environmentMismatch {
-            lines.append("other machine: \(m); times and instruction counts are not compared, only ratios, shares and correctness")
-        } else {
-            lines.append("same machine as the baseline: every metric compared")
+        lines += notes
+        switch mode {
+        case .baseline:
+            if let m = environmentMismatch {
+                lines.append("other machine: \(m); times and instruction counts are not compared, only ratios, shares and correctness")
+            } else {
+                lines.append("same machine as the baseline: every metric compared")
+            }
+        case .ab:
+            if let p = abPolicy { lines.append("verdicts: \(p.text)") }
         }
+        if let l = loadBefore { lines.append("load before: \(l.text)\(l.busy ? " (busy)" : "")") }
+        if let l = loadDuring { lines.append("load during: \(l.text)\(l.busy ? " (busy)" : "")") }
         lines += availability.map { "metrics: \($0)" }
         return lines
     }
@@ -68,9 +76,12 @@ extension GateReport {
     public var summaryLine: String {
         let reg = count(.regression), inc = count(.incorrect)
         var extras: [String] = []
-        for v in [GateVerdict.improvement, .new, .dropped, .skipped] where count(v) > 0 { extras.append("\(count(v)) \(v.rawValue)") }
+        for v in [GateVerdict.improvement, .new, .dropped, .skipped, .inconclusive] where count(v) > 0 { extras.append("\(count(v)) \(v.rawValue)") }
         if reruns > 0 { extras.append("\(reruns) re-measurement\(reruns == 1 ? "" : "s")") }
         let tail = extras.isEmpty ? "" : " (\(extras.joined(separator: ", ")))"
+        if reg + inc == 0, let why = inconclusiveReason {
+            return "INCONCLUSIVE (\(why)): no regression found in \(rows.count) metrics\(tail)"
+        }
         if reg + inc == 0 { return "PASS: \(rows.count) metrics, none regressed\(tail)" }
         var parts: [String] = []
         if reg > 0 { parts.append("\(reg) regression\(reg == 1 ? "" : "s")") }
@@ -79,20 +90,31 @@ extension GateReport {
     }
 
     /// The plain-text table (every row, in suite order), then the failures' details and the summary line.
+    /// The table's columns: A/B runs show the interval and the p-value instead of the threshold.
+    var columns: [String] {
+        mode == .ab ? ["metric", "base", "new", "change", "interval", "p", "verdict"]
+            : ["metric", "baseline", "now", "change", "threshold", "verdict"]
+    }
+    func cells(_ r: GateRow) -> [String] {
+        mode == .ab ? [r.name, r.baselineText, r.nowText, r.changeText, r.intervalText, r.pText, r.verdictText]
+            : [r.name, r.baselineText, r.nowText, r.changeText, r.thresholdText, r.verdictText]
+    }
+
     public func table() -> String {
-        let head = ["metric", "baseline", "now", "change", "threshold", "verdict"]
-        let cells = rows.map { [$0.name, $0.baselineText, $0.nowText, $0.changeText, $0.thresholdText, $0.verdictText] }
+        let head = columns
+        let cells = rows.map(cells)
         var widths = head.map(\.count)
         for c in cells { for i in 0..<c.count { widths[i] = max(widths[i], c[i].count) } }
+        let last = head.count - 1
         func line(_ c: [String]) -> String {
             var s = GateFormat.left(c[0], widths[0])
-            for i in 1..<5 { s += "  " + GateFormat.right(c[i], widths[i]) }
-            return s + "  " + c[5]
+            for i in 1..<last { s += "  " + GateFormat.right(c[i], widths[i]) }
+            return s + "  " + c[last]
         }
         var out = headerLines.joined(separator: "\n") + "\n\n" + line(head) + "\n"
-        out += String(repeating: "-", count: widths.reduce(0, +) + 10) + "\n"
+        out += String(repeating: "-", count: widths.reduce(0, +) + 2 * last) + "\n"
         for c in cells { out += line(c) + "\n" }
-        let explained = rows.filter { ($0.verdict.fails || $0.verdict == .dropped) && $0.detail != nil }
+        let explained = rows.filter { ($0.verdict.fails || $0.verdict == .dropped || $0.verdict == .inconclusive) && $0.detail != nil }
         if !explained.isEmpty {
             out += "\n"
             for r in explained { out += "\(r.name): \(r.verdict.label): \(r.detail!)\n" }
@@ -106,17 +128,20 @@ extension GateReport {
     public func markdown() -> String {
         func esc(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
         func table(_ rs: [GateRow]) -> String {
-            var s = "| metric | baseline | now | change | threshold | verdict |\n|---|---:|---:|---:|---:|---|\n"
+            let head = columns
+            var s = "| " + head.joined(separator: " | ") + " |\n|---|" + String(repeating: "---:|", count: head.count - 2) + "---|\n"
             for r in rs {
-                let v = r.verdict.fails ? "**\(r.verdictText)**" : r.verdictText
-                s += "| `\(esc(r.name))` | \(esc(r.baselineText)) | \(esc(r.nowText)) | \(esc(r.changeText)) | \(esc(r.thresholdText)) | \(v) |\n"
+                var c = cells(r).map(esc)
+                c[0] = "`\(c[0])`"
+                if r.verdict.fails { c[c.count - 1] = "**\(c[c.count - 1])**" }
+                s += "| " + c.joined(separator: " | ") + " |\n"
             }
             return s
         }
-        let icon = exitCode == .success ? "✅" : "❌"
+        let icon = exitCode == .success ? "✅" : exitCode == .inconclusive ? "⚠️" : "❌"
         var s = "### \(icon) workbench gate: \(summaryLine)\n\n"
         for l in headerLines { s += "- \(esc(l))\n" }
-        let notable = rows.filter { $0.verdict.fails || $0.verdict == .improvement || $0.verdict == .new || $0.verdict == .dropped }
+        let notable = rows.filter { $0.verdict.fails || $0.verdict == .improvement || $0.verdict == .new || $0.verdict == .dropped || $0.verdict == .inconclusive }
         if !notable.isEmpty {
             s += "\n" + table(notable.sorted { ($0.verdict.fails ? 0 : 1) < ($1.verdict.fails ? 0 : 1) })
             let details = notable.filter { $0.detail != nil && $0.verdict.fails }

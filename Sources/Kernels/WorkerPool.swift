@@ -332,7 +332,10 @@ private final class PoolShared: @unchecked Sendable {
             if v & Self.broadcastBit != 0 { break }
             let n = (v >> Self.nShift) & Self.nMask, next = v & Self.nextMask
             if next >= n { break }
-            if ran == 0 && slot != 0 { ThreadJob.current = jobNumber }
+            // Every chunk names its job: a worker still in this loop when the next job is published claims
+            // that job's chunks too, and a number left from the job before would let a kernel reuse per-call
+            // work of that job (the row-major matmul's transposed input) for this one.
+            if slot != 0 { ThreadJob.current = jobNumber }
             runChunk(Int(next), slot)
             ran += 1
             finish(UInt32(n))

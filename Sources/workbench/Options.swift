@@ -97,4 +97,11 @@ final class ProgressLine {
     }
 
     func finish() { if printed { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+
+    /// A plain "label: what" update: rewritten in place on a terminal, a line (at most every 5 s) otherwise.
+    func say(_ what: String) {
+        let t = secondsSince(start)
+        if tty { FileHandle.standardError.write(Data(("\r\(label): \(what)\u{1B}[K").utf8)); printed = true }
+        else if t - lastPrint >= 5 { lastPrint = t; note("\(label): \(what)") }
+    }
 }

@@ -13,7 +13,8 @@ struct PromptOption: ParsableArguments {
     var text: String?
     @Option(help: "Tokenizer file for --text: .tiktoken, llm.c's gpt2_tokenizer.bin (decode only) or vocab.json.")
     var tokenizer: String?
-    @Option(help: "Total tokens, prompt included (default 10, or the model's maxT if smaller).")
+    // .unconditional: `--n -3` reads -3 (and is refused as not positive) instead of "missing value".
+    @Option(parsing: .unconditional, help: "Total tokens, prompt included (default 10, or the model's maxT if smaller).")
     var n: Int?
 
     /// The checked request and, with --text, the tokenizer's prompt (for decoding the completion).

@@ -14,7 +14,8 @@ extension Workbench {
             discussion: """
             Kernels:  workbench compare matmul:naive matmul:tiled --shape qkv --t 64
                       workbench compare matmul:naive matmul:tiled --shape 64,768,2304
-                      workbench compare matmul:threaded matmul:./libmine.so[:SYMBOL]   (llm.c's matmul_forward, see README)
+                      # (llm.c's matmul_forward, see README)
+                      workbench compare matmul:threaded matmul:./libmine.so[:SYMBOL]
                       workbench compare attention:naive attention:online --t 64 --c 768 --nh 12 --pos0 0
             Engines:  workbench compare --engine 'matmul=naive' --engine 'matmul=tiled,threads=2' [--model PATH]
                       (keys: matmul, attention, qkv|attproj|fc|fcproj|lmhead (one site's matmul), threads, pin;
@@ -56,10 +57,7 @@ extension Workbench {
         @Flag(help: "Print the report as JSON.")
         var json = false
         @OptionGroup var model: ModelOption
-        @Option(help: "Engines: total tokens, prompt included (default 10).")
-        var n: Int?
-        @Option(help: "Engines: prompt token ids, space or comma separated (default \"31373 612\").")
-        var prompt: String?
+        @OptionGroup(title: "Engines: the generation compared") var prompt: PromptOption
 
         func run() throws {
             if let t = threads, !(1...256).contains(t) { throw WorkbenchError("--threads must be in 1...256, got \(t)") }
@@ -78,12 +76,12 @@ extension Workbench {
                 base.timers = false
                 let a = try EngineSpec.parse(engines[0], base: base), b = try EngineSpec.parse(engines[1], base: base)
                 let ckpt = try model.load()
-                let request = try GenerationRequest(words: prompt.map { [$0] }, n: n, config: ckpt.config)
+                let request = try prompt.request(config: ckpt.config, modelPath: ckpt.path).0
                 report = try Comparisons.engines(a, b, checkpoint: ckpt, request: request, runner: timing.runner(engine: true),
                                              machine: machine(), progress: progress.update)
             } else {
-                if n != nil || prompt != nil || model.model != nil {
-                    throw WorkbenchError("--model, --n and --prompt apply to --engine comparisons, not to kernel:variant ones")
+                if prompt.n != nil || prompt.prompt != nil || prompt.text != nil || model.model != nil {
+                    throw WorkbenchError("--model, --n, --prompt and --text apply to --engine comparisons, not to kernel:variant ones")
                 }
                 guard variants.count == 2 else {
                     throw WorkbenchError("give two variants to compare as kernel:variant (e.g. matmul:naive matmul:tiled), or two --engine specs; got \(variants.count) argument\(variants.count == 1 ? "" : "s")")

@@ -17,6 +17,12 @@ extension Workbench {
             --time is a quick napkin-math harness (median of repeated calls, GFLOP/s and weight GB/s against the
             measured limits); use `workbench compare` for statistics. Weights cycle through copies larger than the
             last-level cache (>= 256 MB) so T=1 calls stream them from memory, as a forward pass does.
+
+            Examples:
+              workbench kernels   # the registries, numbered, with their traits
+              # every variant checked, then timed the engine's way
+              workbench kernels --time --threads 2 --split
+              workbench kernels --time --mm 1,768,3072 --variants naive,threaded --budget 1
             """)
 
         @Flag(help: "Print the registries (or, with --time, the measurements) as JSON.")
@@ -34,7 +40,7 @@ extension Workbench {
         @Option(help: "With --time: only these variants (comma-separated names).")
         var variants: String?
         @Option(help: "With --time: seconds of timed calls per variant and shape.")
-        var seconds = 0.3
+        var budget = 0.3
 
         func run() throws {
             guard time else {
@@ -44,7 +50,7 @@ extension Workbench {
                 return
             }
             let settings = try KernelTimingSettings(matmul: matmulShapes, attention: attentionShapes, threads: threads,
-                                                    split: split, seconds: seconds, only: variants)
+                                                    split: split, seconds: budget, only: variants)
             let report = KernelTiming.run(settings, machine: Bench.Machine.current(log: note)) { table in
                 if !json { print(table.text); fflush(stdout) }
             }

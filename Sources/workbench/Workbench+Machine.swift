@@ -12,6 +12,10 @@ extension Workbench {
             discussion: """
             The measurements are cached in $WORKBENCH_CACHE/machine.json (default ~/.cache/workbench) with a \
             fingerprint of the CPU; `compare` uses them as the 100 % lines. --refresh measures again.
+
+            Examples:
+              workbench machine   # the cached facts (measured on first use)
+              workbench machine --refresh --json             measure again, print JSON
             """)
 
         @Flag(help: "Measure again even if cached facts exist.")

@@ -26,6 +26,12 @@ extension Workbench {
             (interactive: click to zoom, Search; --inverted, --min-width), --pprof (go tool pprof), --speedscope, \
             --json. Runs are saved as Profiles/runs/<stamp>-<backend>.folded + .json. workbench profile --diff \
             A.folded B.folded [--svg D.svg: B's shape, red grew, blue shrank].
+
+            Examples:
+              workbench profile --svg fg.svg --pprof p.pb.gz   # then: go tool pprof -top p.pb.gz
+              workbench profile --text "hello there" --threads 2 --per-thread
+              workbench profile -- python3 Tools/gpt2_ref.py   # any command, like perf record
+              workbench profile --diff before.folded after.folded --svg diff.svg
             """)
 
         @OptionGroup var model: ModelOption
@@ -80,6 +86,8 @@ extension Workbench {
             if let h = hz, !(h >= 1 && h <= 10000) { throw WorkbenchError("--hz must be in 1...10000, got \(h)") }
             guard rounds >= 1 && rounds <= 100 else { throw WorkbenchError("--rounds must be in 1...100, got \(rounds)") }
             _ = try outputs()
+            for (path, flag) in [(folded, "--folded"), (svg, "--svg"), (pprof, "--pprof"), (speedscope, "--speedscope"),
+                                 (keepPerfData, "--keep-perf-data")] { try Paths.checkOutput(path, flag: flag) }
             if workloadChild { return try runChild() }
             let perfBackend = !command.isEmpty || backend == "perf"
             if keepPerfData != nil && !perfBackend { throw WorkbenchError("--keep-perf-data needs the perf backend (--backend perf, or -- CMD)") }

@@ -11,8 +11,9 @@ extension Workbench {
             abstract: "Complete a prompt (token ids or --text) to n tokens (gpt.c's sampling rule), optionally with per-op timings.",
             discussion: """
             Examples:
-              workbench run 31373 612                       gpt.c's example: ids in, one id per line out
-              workbench run --text "hello there" --n 24     text in, the completion streamed as text
+              workbench run 31373 612   # gpt.c's example: ids in, one id per line out
+              # text in, the completion streamed as text
+              workbench run --text "hello there" --n 24
               workbench run --timings --threads 2 31373 612 the per-op table after the tokens
             """)
 

@@ -8,7 +8,13 @@ extension Workbench {
     /// `workbench scale`: the same workload on 1...N threads (Lab's `Scaler`).
     struct Scale: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run a fixed workload on 1...N threads: time, speedup, efficiency, Amdahl serial fraction, usable cores, pinning.")
+            abstract: "Run a fixed workload on 1...N threads: time, speedup, efficiency, Amdahl serial fraction, usable cores, pinning.",
+            discussion: """
+            Examples:
+              workbench scale   # prefill T=64 on 1...usable cores, 5 interleaved rounds
+              workbench scale --workload generate --max-threads 4 --json
+              workbench scale --matmul naive --runs 3 --no-pin-comparison
+            """)
 
         @OptionGroup var model: ModelOption
         @Option(help: "Matmul variant (or a shared library ./libmine.so[:SYMBOL]).") var matmul: String = MatmulVariants.defaultName
@@ -19,17 +25,18 @@ extension Workbench {
         @Option(help: "Largest thread count (default: the usable cores; may exceed them to show oversubscription).")
         var maxThreads: Int?
         @Option(help: "Timed runs per thread count (interleaved across thread counts).") var runs = 5
-        @Flag(help: "Skip the pinning comparison.") var noPin = false
+        @Flag(help: "Skip the pinning comparison.") var noPinComparison = false
         @Flag(help: "Print JSON instead of the table.") var json = false
 
         func run() throws {
             let settings = try ScaleSettings(workload: workload, T: t, maxThreads: maxThreads ?? CPUAffinity.usableCores,
-                                             runs: runs, pinning: !noPin)
+                                             runs: runs, pinning: !noPinComparison)
             let base = try EngineSpec.parse("matmul=\(matmul),attention=\(attention),threads=1").options
+            let progress = ProgressLine("scale")
             let report = try Scaler.run(checkpoint: try model.load(), base: base, settings: settings) { r, n in
-                if !json { FileHandle.standardError.write(Data("\rscale: round \(r)/\(n)".utf8)) }
+                if !json { progress.say("round \(r)/\(n)") }
             }
-            if !json { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            progress.finish()
             print(json ? try LabJSON.string(report) : report.text, terminator: json ? "\n" : "")
         }
     }

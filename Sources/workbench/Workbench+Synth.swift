@@ -6,7 +6,14 @@ extension Workbench {
     /// `workbench synth`: write a checkpoint with deterministic random weights.
     struct Synth: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a synthetic llm.c checkpoint with deterministic random weights.")
+            abstract: "Write a synthetic llm.c checkpoint with deterministic random weights.",
+            discussion: """
+            Examples:
+              # the 124M shape (the default model), version 3
+              workbench synth gpt2_124M.bin
+              workbench synth tiny.bin --preset tiny   # L=2 C=64 V=512 maxT=64, for tests
+              workbench synth m.bin --layers 4 --channels 256 --heads 8 --vocab 1000 --max-t 128
+            """)
 
         @Argument(help: "Output file.") var out: String
         @Option(help: "124M (L=12 NH=12 C=768 V=50257 Vp=50304 maxT=1024) or tiny (L=2 NH=4 C=64 V=512 Vp=576 maxT=64).")

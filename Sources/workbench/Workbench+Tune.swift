@@ -21,6 +21,11 @@ extension Workbench {
             weights come from memory), and the variant with the smallest geometric mean of (median / best median)
             over the token counts wins. The choice goes to Profiles/tune.json (or --out) with the machine's
             fingerprint and the model's shape.
+
+            Examples:
+              workbench tune   # every site at T=1 and 64, saved to Profiles/tune.json
+              workbench tune --t 1,16,64 --threads 2 --budget 1
+              workbench run --kernels auto 31373 612         use the choice
             """)
 
         @OptionGroup var model: ModelOption

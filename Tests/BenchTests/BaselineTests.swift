@@ -64,7 +64,7 @@ final class BaselineTests: XCTestCase {
             ("array", "[1, 2]", "not a JSON object"),
             ("no format", "{}", "no \"format\" field"),
             ("future format", "{\"format\": 99}", "format 99"),
-            ("missing metrics", "{\"format\": 1, \"suite\": \"full\"}", "missing field"),
+            ("missing metrics", "{\"format\": 2, \"suite\": \"full\"}", "missing field"),
             ("duplicate metric", good.replacingOccurrences(of: "gen/124M/decode", with: "matmul/tiled/qkv/T64"), "appears twice"),
             ("exact without text", good.replacingOccurrences(of: "\"text\" : \"1 2 3\",", with: ""), "has no \"text\""),
             ("ratio without relative", good.replacingOccurrences(of: "\"relative\" : 0.1", with: "\"absolute\" : 0.1"), "threshold.relative"),

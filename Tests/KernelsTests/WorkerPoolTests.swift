@@ -179,4 +179,19 @@ final class WorkerPoolTests: XCTestCase {
         for s in seen { XCTAssertEqual(s.count, 1); XCTAssertFalse(s.contains(0)) }
         XCTAssertEqual(Set(seen.map { $0.first! }).count, 3, "each job has its own number")
     }
+    /// A worker still claiming when the next job is published runs that job's chunks under that job's number
+    /// (a number left from the job before let the row-major matmul reuse the previous call's transposed input:
+    /// wrong logits in about half of all 2-thread prefills).
+    func testBackToBackJobsNeverRunUnderTheJobBeforesNumber() {
+        let pool = WorkerPool(count: 2)
+        let jobs = 100_000, chunks = 4
+        let seen = UnsafeMutablePointer<UInt64>.allocate(capacity: jobs * chunks)
+        defer { seen.deallocate() }
+        for j in 0..<jobs {
+            pool.forEachChunk(chunks) { c, _ in seen[j * chunks + c] = WorkerPool.currentJob }
+        }
+        var mixed = 0
+        for j in 0..<jobs where Set((0..<chunks).map { seen[j * chunks + $0] }).count != 1 { mixed += 1 }
+        XCTAssertEqual(mixed, 0, "jobs whose chunks ran under more than one job number")
+    }
 }

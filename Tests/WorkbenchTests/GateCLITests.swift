@@ -1,8 +1,11 @@
-// `workbench gate` end to end on the quick suite (tiny shapes, seconds): a fresh baseline passes twice, a kernel
-// slowed 2x by the test hook is caught as a regression, a changed token stream fails as incorrect, and every bad
-// input gets one line and exit status 2 before anything is measured.
-// Not timing-flaky by construction: the quick policy's thresholds are at least +50 % (a summary metric's at most
-// +60 %), failing metrics are re-measured twice, and the injected slowdown doubles the kernel's CPU time.
+// `workbench gate` through the CLI on the quick suite (tiny shapes, seconds): a fresh baseline passes twice against
+// its own numbers, a changed token stream fails as incorrect, a baseline whose commit predates the child protocol
+// falls back with a clear line, the child protocol writes schema'd JSON, --help lists the exit codes, and every
+// bad input gets one line and exit status 2 before anything is measured.
+// The A/B itself (which builds a revision, minutes) and the injected slowdowns are tested through the library
+// (Tests/LabTests/GateSuiteTests.swift); Notes/gates.md has the A/B runs of the full suite.
+// Not timing-flaky by construction: the quick policy's thresholds are at least +50 % and failing metrics are
+// re-measured.
 import Foundation
 import XCTest
 
@@ -27,10 +30,19 @@ final class GateCLITests: XCTestCase {
         r.stdoutLines.filter { $0.contains("  \(verdict)") }.compactMap { $0.split(separator: " ").first.map(String.init) }
     }
 
+    private func edit(_ path: String, to out: String, _ change: (inout [String: Any]) throws -> Void) throws -> String {
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        try change(&json)
+        let edited = Fixtures.shared.path(out)
+        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: edited))
+        return edited
+    }
+
     func testBaselineIsWrittenWithEveryMetricFamily() throws {
         let p = try quickBaseline()
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: p))) as! [String: Any]
-        XCTAssertEqual(json["format"] as? Int, 1)
+        XCTAssertEqual(json["format"] as? Int, 2)
+        XCTAssertEqual(json["schema"] as? String, "workbench.gate.baseline")
         XCTAssertEqual(json["suite"] as? String, "quick")
         let names = (json["metrics"] as! [[String: Any]]).map { $0["name"] as! String }
         for prefix in ["matmul/naive/qkv/T32", "matmul/naive/T32", "matmul/qkv/T32/max-error", "attention/naive/T32-pos0",
@@ -42,55 +54,55 @@ final class GateCLITests: XCTestCase {
         XCTAssertNotNil(env["fingerprint"] as? String)
     }
 
-    func testUnchangedCodePassesTwiceAndWritesMarkdown() throws {
-        let p = try quickBaseline()
-        let md = Fixtures.shared.path("gate.md")
+    func testUnchangedCodePassesTwiceAgainstItsNumbersAndWritesMarkdown() throws {
+        // The committed-baseline comparison of a debug build on a shared test machine is noise-bound (that is why
+        // the gate runs an A/B): its thresholds are widened here so this test checks the protocol and the
+        // correctness metrics, not the test machine's load.
+        let p = try edit(try quickBaseline(), to: "gate-wide.json") { json in
+            json["metrics"] = (json["metrics"] as! [[String: Any]]).map { m in
+                var m = m
+                if var t = m["threshold"] as? [String: Any] {
+                    if t["relative"] != nil { t["relative"] = 10.0 }
+                    if t["absolute"] != nil, m["kind"] as? String == "share" { t["absolute"] = 50.0 }
+                    m["threshold"] = t
+                }
+                return m
+            }
+        }
+        let md = Fixtures.shared.path("gate.md"), json = Fixtures.shared.path("gate.json")
         for attempt in 1...2 {
             // Four re-measurements (default 2): a test machine may be far busier than a CI runner.
-            let r = try Subprocess.workbench(["gate", "--quick", "--no-instructions", "--retries", "4", "--baseline", p]
-                                             + (attempt == 2 ? ["--markdown", md] : []), timeout: 300)
+            let r = try Subprocess.workbench(["gate", "--quick", "--baseline-only", "--no-instructions", "--retries", "4", "--baseline", p]
+                                             + (attempt == 2 ? ["--markdown", md, "--report-json", json] : []), timeout: 300)
             let failing = r.stdoutLines.filter { $0.contains("  REGRESSION") || $0.contains("  INCORRECT") }
             XCTAssertEqual(r.status, 0, "run \(attempt) failed on: \(failing)\n\(r.summary)")
-            XCTAssertFalse(r.timedOut)
             XCTAssertTrue(r.stdout.contains("\nPASS: "), "run \(attempt): \(r.summary)")
-            XCTAssertTrue(r.stdout.contains("same machine as the baseline"), r.summary)
+            XCTAssertTrue(r.stdout.contains("comparison: this build's numbers against the committed baseline's (no A/B: --baseline-only)"), r.summary)
+            XCTAssertTrue(r.stdout.contains("load before: "), r.summary)
             XCTAssertTrue(r.stdout.contains("metrics: instructions: not tried"), r.summary)
             XCTAssertEqual(rows(r, "REGRESSION"), [], r.summary)
         }
         let text = try String(contentsOfFile: md, encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("### ✅ workbench gate: PASS"), text)
         XCTAssertTrue(text.contains("| metric | baseline | now | change | threshold | verdict |"), text)
-    }
-
-    func testADoubledKernelIsCaughtAsARegression() throws {
-        let p = try quickBaseline()
-        let r = try Subprocess.workbench(["gate", "--quick", "--no-instructions", "--baseline", p, "--inject-slowdown", "matmul:default=2"],
-                                         timeout: 300)
-        XCTAssertFalse(r.timedOut, r.summary)
-        XCTAssertEqual(r.status, 1, r.summary)
-        // The hook names the variant it slowed: the engine's default.
-        let hook = r.stderrLines.first { $0.hasPrefix("gate: test hook: matmul variant '") }
-        let name = try XCTUnwrap(hook?.split(separator: "'").dropFirst().first.map(String.init), r.summary)
-        let failed = rows(r, "REGRESSION")
-        XCTAssertTrue(failed.contains("matmul/\(name)/T32"), "the variant's summary must fail: \(failed)\n\(r.summary)")
-        XCTAssertTrue(failed.contains("matmul/\(name)/T1"), "the variant's summary must fail: \(failed)\n\(r.summary)")
-        XCTAssertTrue(r.stdout.contains("\nFAIL: "), r.summary)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        XCTAssertEqual(report["schema"] as? String, "workbench.gate.report/1")
+        XCTAssertEqual(report["mode"] as? String, "baseline")
     }
 
     func testAChangedTokenStreamFailsAsIncorrect() throws {
         let p = try quickBaseline()
         // Edit the expected stream: the first generated token becomes another one.
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: p))) as! [String: Any]
-        var metrics = json["metrics"] as! [[String: Any]]
-        let i = try XCTUnwrap(metrics.firstIndex { $0["name"] as? String == "gen/tiny/tokens" })
-        var words = (metrics[i]["text"] as! String).split(separator: " ").map(String.init)
-        words[0] = words[0] == "7" ? "8" : "7"
-        metrics[i]["text"] = words.joined(separator: " ")
-        json["metrics"] = metrics
-        let edited = Fixtures.shared.path("gate-edited.json")
-        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: edited))
+        let edited = try edit(p, to: "gate-edited.json") { json in
+            var metrics = json["metrics"] as! [[String: Any]]
+            let i = try XCTUnwrap(metrics.firstIndex { $0["name"] as? String == "gen/tiny/tokens" })
+            var words = (metrics[i]["text"] as! String).split(separator: " ").map(String.init)
+            words[0] = words[0] == "7" ? "8" : "7"
+            metrics[i]["text"] = words.joined(separator: " ")
+            json["metrics"] = metrics
+        }
         let md = Fixtures.shared.path("gate-fail.md")
-        let r = try Subprocess.workbench(["gate", "--quick", "--no-instructions", "--baseline", edited, "--markdown", md], timeout: 300)
+        let r = try Subprocess.workbench(["gate", "--quick", "--baseline-only", "--no-instructions", "--baseline", edited, "--markdown", md], timeout: 300)
         XCTAssertEqual(r.status, 1, r.summary)
         XCTAssertEqual(rows(r, "INCORRECT"), ["gen/tiny/tokens"], r.summary)
         XCTAssertTrue(r.stdout.contains("gen/tiny/tokens: INCORRECT: first difference at word 1:"), r.summary)
@@ -99,16 +111,73 @@ final class GateCLITests: XCTestCase {
         XCTAssertTrue(text.contains("**INCORRECT**"), text)
     }
 
+    /// A baseline made at a commit without the child protocol (the repository's first commit): plain `gate`
+    /// says so in one line and compares with the baseline's numbers instead.
+    func testABaselineCommitOlderThanTheProtocolFallsBackWithAClearLine() throws {
+        let git = try Subprocess.run("/usr/bin/env", ["git", "-C", TestPaths.packageRoot.path, "rev-list", "--max-parents=0", "HEAD"])
+        guard git.status == 0, let first = git.stdoutLines.first, first.count == 40 else {
+            throw XCTSkip("no git history here: \(git.summary)")
+        }
+        let p = try quickBaseline()
+        let old = try edit(p, to: "gate-old-commit.json") { $0["commit"] = first }
+        let r = try Subprocess.run("/usr/bin/env", ["-C", TestPaths.packageRoot.path, TestPaths.workbench!, "gate", "--quick",
+                                                   "--no-instructions", "--retries", "4", "--baseline", old],
+                                   environment: Subprocess.environment(), timeout: 300)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.stderr.contains("gate: no A/B: revision \(first.prefix(12)) predates the gate's child protocol"), r.summary)
+        XCTAssertTrue(r.stdout.contains("comparison: this build's numbers against the committed baseline's (no A/B: revision \(first.prefix(12)) predates"), r.summary)
+    }
+
+    func testTheChildProtocolWritesMeasurementsWithASchema() throws {
+        let out = Fixtures.shared.path("measure.json")
+        let r = try Subprocess.workbench(["gate", "--measure", "--quick", "--round", "3", "--json-out", out, "--no-instructions"], timeout: 300)
+        assertSuccess(r)
+        XCTAssertEqual(r.stdout, "", "the child prints nothing on stdout")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+        XCTAssertEqual(json["schema"] as? String, "workbench.gate.measurements/1")
+        XCTAssertEqual(json["protocolVersion"] as? Int, 1)
+        XCTAssertEqual(json["round"] as? Int, 3)
+        let names = (json["measurements"] as! [[String: Any]]).map { $0["name"] as! String }
+        XCTAssertTrue(names.contains("gen/tiny/tokens"), "\(names)")
+        // The calibration part: matmul cases only, the default variant timed.
+        let cal = Fixtures.shared.path("measure-cal.json")
+        let c = try Subprocess.workbench(["gate", "--measure", "--quick", "--round", "0", "--json-out", cal, "--calibration-slowdown", "20"], timeout: 300)
+        assertSuccess(c)
+        let cj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cal))) as! [String: Any]
+        XCTAssertEqual(cj["calibrationSlowdown"] as? Double, 20)
+        let cnames = (cj["measurements"] as! [[String: Any]]).map { $0["name"] as! String }
+        XCTAssertTrue(cnames.contains("matmul/threaded/T32"), "\(cnames)")
+        XCTAssertFalse(cnames.contains { $0.hasPrefix("gen/") || $0.hasPrefix("matmul/simd/") }, "\(cnames)")
+    }
+
+    func testHelpListsTheExitCodes() throws {
+        let r = try Subprocess.workbench(["gate", "--help"])
+        assertSuccess(r)
+        let text = r.stdout.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        for s in ["0 pass", "1 regression", "2 bad input", "3 inconclusive", "--against", "--calibrate", "--baseline-only"] {
+            XCTAssertTrue(text.contains(s), "help should mention '\(s)': \(r.stdout)")
+        }
+        XCTAssertFalse(text.contains("--inject-slowdown"), "the test hook left the CLI")
+    }
+
+    func testQuickWithoutAQuickBaselineNamesTheExactCommandAndPath() throws {
+        let dir = Fixtures.shared.path("empty-checkout")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let r = try Subprocess.run("/usr/bin/env", ["-C", dir, TestPaths.workbench!, "gate", "--quick"])
+        assertBadInput(r, mentions: ["baseline Profiles/baseline-quick.json not found: make it with `workbench gate --quick --update-baseline --runs 5`"])
+    }
+
     func testBadInputIsOneLineAndExitTwoBeforeMeasuring() throws {
         let missing = Fixtures.shared.path("absent.json")
-        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", missing]), mentions: [missing, "not found", "--update-baseline"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", missing]),
+                       mentions: [missing, "not found", "`workbench gate --quick --update-baseline --runs 5 --baseline \(missing)`"])
 
         let corrupt = Fixtures.shared.path("corrupt.json")
-        try Data("{\"format\": 1, \"suite\": \"quick\", \"metr".utf8).write(to: URL(fileURLWithPath: corrupt))
+        try Data("{\"format\": 2, \"suite\": \"quick\", \"metr".utf8).write(to: URL(fileURLWithPath: corrupt))
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", corrupt]), mentions: [corrupt, "not a gate baseline"])
 
         let fields = Fixtures.shared.path("fields.json")
-        try Data("{\"format\": 1, \"suite\": \"quick\"}".utf8).write(to: URL(fileURLWithPath: fields))
+        try Data("{\"format\": 2, \"suite\": \"quick\"}".utf8).write(to: URL(fileURLWithPath: fields))
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", fields]), mentions: [fields, "is corrupt", "missing field"])
 
         let future = Fixtures.shared.path("future.json")
@@ -116,16 +185,29 @@ final class GateCLITests: XCTestCase {
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", future]), mentions: ["format 7"])
 
         let p = try quickBaseline()
+        let empty = try edit(p, to: "gate-empty.json") { $0["metrics"] = [Any]() }
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", empty]),
+                       mentions: ["has no metrics", "`workbench gate --quick --update-baseline --runs 5 --baseline \(empty)`"])
+        let unknown = try edit(p, to: "gate-unknown.json") { json in
+            var metrics = json["metrics"] as! [[String: Any]]
+            metrics[0]["name"] = "speed/of/light"
+            json["metrics"] = metrics
+        }
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", unknown]), mentions: ["does not measure (speed/of/light)"])
+
         assertBadInput(try Subprocess.workbench(["gate", "--suite", "full", "--baseline", p]), mentions: ["made by the quick suite"])
         assertBadInput(try Subprocess.workbench(["gate", "--suite", "huge", "--baseline", p]), mentions: ["unknown suite 'huge'"])
-        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--inject-slowdown", "matmul:nope=2"]),
-                       mentions: ["unknown matmul variant 'nope'"])
-        for spec in ["matmul:naive", "matmul:naive=0.5", "cache:naive=2", "matmul:=2", "matmul:naive=x"] {
-            assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--inject-slowdown", spec]),
-                           mentions: ["--inject-slowdown expects KIND:VARIANT=FACTOR"])
-        }
-        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--update-baseline", "--baseline", Fixtures.shared.path("x.json"),
-                                                 "--inject-slowdown", "matmul:naive=2"]), mentions: ["test hook"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--against", "no-such-revision-xyz"]),
+                       mentions: ["no-such-revision-xyz"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--against", "HEAD", "--baseline-only"]),
+                       mentions: ["contradict"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--inject-slowdown", "matmul:default=2"]),
+                       mentions: ["--inject-slowdown"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--calibration-slowdown", "20"]),
+                       mentions: ["only with --measure"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--measure", "--round", "0"]), mentions: ["go together"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--calibrate", "--update-baseline"]), mentions: ["pick one"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--rounds", "1"]), mentions: ["--rounds"])
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--retries", "-1"]), mentions: ["--retries"])
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--runs", "3"]), mentions: ["--runs only applies"])
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--markdown", "/nonexistent-dir/x.md"]),

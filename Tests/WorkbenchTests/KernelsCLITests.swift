@@ -24,12 +24,12 @@ final class KernelsCLITests: XCTestCase {
     }
 
     func testTiming() throws {
-        let r = try Subprocess.workbench(["kernels", "--time", "--mm", "2,24,40", "--attn", "3,16,2,1", "--seconds", "0.01", "--threads", "2"])
+        let r = try Subprocess.workbench(["kernels", "--time", "--mm", "2,24,40", "--attn", "3,16,2,1", "--budget", "0.01", "--threads", "2"])
         assertSuccess(r)
         XCTAssertTrue(r.stdout.contains("matmul T=2 C=24 OC=40"), r.summary)
         XCTAssertTrue(r.stdout.contains("weight copies"), r.summary)
         XCTAssertFalse(r.stdout.contains("WRONG"), r.summary)
-        let j = try Subprocess.workbench(["kernels", "--time", "--mm", "2,24,40", "--attn", "3,16,2", "--seconds", "0.01", "--json", "--variants", "naive,simd"])
+        let j = try Subprocess.workbench(["kernels", "--time", "--mm", "2,24,40", "--attn", "3,16,2", "--budget", "0.01", "--json", "--variants", "naive,simd"])
         assertSuccess(j)
         let json = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
         XCTAssertNotNil(json?["schema"] as? Int, j.summary)

@@ -18,7 +18,7 @@ final class ScaleTuneTests: XCTestCase {
     func testScaleJSONHasOnePointPerThreadCount() throws {
         let model = try Fixtures.shared.checkpoint(.tiny)
         let r = try Subprocess.workbench(["scale", "--model", model, "--workload", "generate", "--runs", "1",
-                                          "--max-threads", "3", "--no-pin", "--json"])
+                                          "--max-threads", "3", "--no-pin-comparison", "--json"])
         assertSuccess(r)
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let points = json?["points"] as? [[String: Any]]
