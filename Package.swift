@@ -3,7 +3,7 @@
 //
 // Arrows only point one way (Notes/architecture.md gives the reason for each target):
 //   workbench -> Lab -> {GPT2, Kernels, Bench}
-//   workbench -> GPT2 -> {Kernels, Basics};  Kernels -> CBLAS
+//   workbench -> GPT2 -> {Kernels, Basics};  Kernels -> CBLAS, CQuant
 //   workbench -> Profiling -> CSampler
 //   workbench -> Experiments -> Kernels
 //   Bench -> Basics (the clock, the seeded generator, the cache folder); Basics imports nothing.
@@ -31,8 +31,11 @@ let package = Package(
         .target(name: "Basics", swiftSettings: engineFlags),
         // OpenBLAS's cblas.h, the outside yardstick for the matmul variants.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        // bf16/q8/q4 weight formats: packing and AVX-512 (VNNI) matmul kernels, with a bit-identical scalar
+        // fallback. -ffp-contract=off: the scalar code must fuse a*b+c only where the formats' rule says.
+        .target(name: "CQuant", cSettings: [.unsafeFlags(["-O3", "-march=native", "-ffp-contract=off"])]),
         // The ops as free functions, numbered matmul/attention variants, the worker pool.
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CQuant"], swiftSettings: kernelFlags),
         // Checkpoint loading (mmap), the model, forward pass, generation, per-op timers, synthetic weights.
         .target(name: "GPT2", dependencies: ["Kernels", "Basics"], swiftSettings: engineFlags),
         // Async-signal-safe SIGPROF sampler (libunwind) and libelf symbol tables.

@@ -74,6 +74,7 @@ extension GPT2Model {
     /// only once something went wrong).
     func nonFiniteMessage(position: Int) -> String {
         var msg = "the logits at position \(position) are not finite (NaN or infinite)"
+        guard let checkpoint else { return msg + " (model \(weights.path))" }  // a converted file: no fp32 scan
         let names = ["wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb", "ln2w", "ln2b",
                      "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"]
         var p = checkpoint.parameters

@@ -92,7 +92,11 @@ final class Buffer {
 /// A GPT-2 model over a mapped checkpoint: parameters, reusable activations (including the per-layer
 /// KV cache), the worker pool, the chosen kernel variants, and the per-op timers.
 public final class GPT2Model {
-    public let checkpoint: Checkpoint
+    /// Where the weights come from (an llm.c checkpoint or a converted model file: ModelFile.swift).
+    public let weights: ModelWeights
+    /// The llm.c checkpoint the weights come from (nil for a converted model file; implicitly unwrapped so
+    /// callers written before converted files existed keep compiling).
+    public var checkpoint: Checkpoint! { weights.checkpoint }
     public let config: GPT2Config
     public let params: ParameterTensors
     public private(set) var options: EngineOptions
@@ -119,25 +123,24 @@ public final class GPT2Model {
     /// Positions held in the KV cache (valid rows of every qkv[l]).
     public private(set) var cachedPositions = 0
 
-    public init(checkpoint: Checkpoint, options: EngineOptions = EngineOptions()) {
+    public convenience init(checkpoint: Checkpoint, options: EngineOptions = EngineOptions()) {
+        self.init(weights: ModelWeights(checkpoint: checkpoint), options: options)
+    }
+
+    public init(weights: ModelWeights, options: EngineOptions = EngineOptions()) {
         let setupStart = monotonicNanos()
-        self.checkpoint = checkpoint
-        let c = checkpoint.config
+        self.weights = weights
+        let c = weights.config
         config = c
-        params = ParameterTensors(base: checkpoint.parameters, config: c)
+        params = weights.params
         self.options = options
         pool = WorkerPool(count: options.threads, pin: options.pin)
         timers = OpTimers(layers: c.L)
-        let p = params
-        qkvw = (0..<c.L).map { WeightMatrix(data: p.qkvw + $0 * 3 * c.C * c.C, rows: 3 * c.C, cols: c.C) }
-        attprojw = (0..<c.L).map { WeightMatrix(data: p.attprojw + $0 * c.C * c.C, rows: c.C, cols: c.C) }
-        fcw = (0..<c.L).map { WeightMatrix(data: p.fcw + $0 * 4 * c.C * c.C, rows: 4 * c.C, cols: c.C) }
-        fcprojw = (0..<c.L).map { WeightMatrix(data: p.fcprojw + $0 * 4 * c.C * c.C, rows: c.C, cols: 4 * c.C) }
-        wte = WeightMatrix(data: p.wte, rows: c.Vp, cols: c.C)
+        (qkvw, attprojw, fcw, fcprojw, wte) = (weights.qkvw, weights.attprojw, weights.fcw, weights.fcprojw, weights.lmhead)
         qkv = (0..<c.L).map { _ in Buffer(0) }
         prepareWeights()
         setupNanos = monotonicNanos() &- setupStart
-        timers.loadNanos = checkpoint.loadNanos &+ setupNanos
+        timers.loadNanos = weights.loadNanos &+ setupNanos
     }
 
     /// Nanoseconds `init` took (pool, views, any packing the chosen variants' `prepare` does); with the
@@ -151,7 +154,7 @@ public final class GPT2Model {
         options = o
         prepareWeights()
         setupNanos &+= monotonicNanos() &- start
-        timers.loadNanos = checkpoint.loadNanos &+ setupNanos
+        timers.loadNanos = weights.loadNanos &+ setupNanos
     }
 
     private func prepareWeights() {

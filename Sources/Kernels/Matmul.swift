@@ -4,18 +4,53 @@
 // changing what each output element adds up (each out[t, o] is one variant-defined sum, whatever the split).
 // Each variant is checked against `naive` (tests, and `workbench compare`) before it is timed.
 
+import Foundation
+
 /// A weight matrix [rows = OC, cols = C] in llm.c's layout, plus any re-packed copies a variant asked for
 /// (made once by `MatmulVariant.prepare`, before the first timed call).
+/// A matrix may also arrive in a weight format only (a converted model file, `init(rows:cols:format:...)`):
+/// its bytes are then the cache entry of that format, and `data` is made from them on first use.
 public final class WeightMatrix: @unchecked Sendable {
-    /// Row-major [OC, C] data (usually a view into the memory-mapped checkpoint).
-    public let data: UnsafePointer<Float>
+    /// Row-major [OC, C] data (usually a view into the memory-mapped checkpoint). For a matrix that arrived in
+    /// a weight format only, the exact fp32 values of that format, unpacked once on first use (thread-safe).
+    public var data: UnsafePointer<Float> {
+        if let source { return source }
+        return unpackedData()
+    }
     public let rows: Int
     public let cols: Int
+    private let source: UnsafePointer<Float>?
     private var packed: [String: UnsafeMutablePointer<Float>] = [:]
     private var owned: UnsafeMutablePointer<Float>?
+    /// Byte layouts of the weight formats (MatmulQuant.swift), 64-byte aligned; `external` ones are not freed.
+    private var formatBytes: [String: (pointer: UnsafeRawPointer, count: Int, external: Bool)] = [:]
+    /// What keeps external bytes alive (the mapped model file), and how to unpack them into fp32.
+    private let owner: AnyObject?
+    private let unpack: ((UnsafeMutablePointer<Float>) -> Void)?
+    private var unpacked: UnsafeMutablePointer<Float>?
+    private let unpackLock = NSLock()
 
     public init(data: UnsafePointer<Float>, rows: Int, cols: Int) {
-        self.data = data; self.rows = rows; self.cols = cols
+        self.source = data; self.rows = rows; self.cols = cols; owner = nil; unpack = nil
+    }
+
+    /// A matrix that arrives as `count` bytes in a weight format's layout (e.g. a view into a mapped model file,
+    /// kept alive by `owner`): served as the cache entry `key` without a copy; `data` is made by `unpack` only
+    /// if a variant reads fp32.
+    public init(rows: Int, cols: Int, key: String, bytes: UnsafeRawPointer, count: Int, owner: AnyObject?,
+                unpack: @escaping (UnsafeMutablePointer<Float>) -> Void) {
+        self.rows = rows; self.cols = cols; source = nil; self.owner = owner; self.unpack = unpack
+        formatBytes[key] = (bytes, count, true)
+    }
+
+    private func unpackedData() -> UnsafePointer<Float> {
+        unpackLock.lock()
+        defer { unpackLock.unlock() }
+        if let unpacked { return UnsafePointer(unpacked) }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * cols))
+        unpack!(p)
+        unpacked = p
+        return UnsafePointer(p)
     }
 
     /// A matrix that owns a copy of `values` (tests and benchmarks).
@@ -29,7 +64,9 @@ public final class WeightMatrix: @unchecked Sendable {
 
     deinit {
         for (_, p) in packed { p.deallocate() }
+        for (_, b) in formatBytes where !b.external { UnsafeMutableRawPointer(mutating: b.pointer).deallocate() }
         owned?.deallocate()
+        unpacked?.deallocate()
     }
 
     /// The re-packed copy named `key`, made by `make(capacity)` the first time it is asked for.
@@ -44,6 +81,22 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// A previously packed copy, if any.
     public func existingPacked(_ key: String) -> UnsafePointer<Float>? { packed[key].map { UnsafePointer($0) } }
+
+    /// The weight-format bytes named `key` (64-byte aligned), made by `make(pointer)` the first time.
+    /// Call from one thread, like `packed` (format variants pack in `prepare`).
+    public func formatBytes(_ key: String, count: Int, make: (UnsafeMutableRawPointer) -> Void) -> UnsafeRawPointer {
+        if let b = formatBytes[key] { return b.pointer }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, count), alignment: 64)
+        make(p)
+        formatBytes[key] = (UnsafeRawPointer(p), count, false)
+        return UnsafeRawPointer(p)
+    }
+
+    /// Previously made (or arrived) weight-format bytes, if any.
+    public func existingFormatBytes(_ key: String) -> UnsafeRawPointer? { formatBytes[key]?.pointer }
+
+    /// Whether the matrix arrived in a format only (no fp32 source; `data` is unpacked on demand).
+    public var arrivedPacked: Bool { source == nil }
 }
 
 /// The arguments of one matmul call. out: [T, OC], inp: [T, C], weight: [OC, C], bias: [OC] or nil.

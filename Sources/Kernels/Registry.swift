@@ -107,7 +107,7 @@ public enum MatmulVariants {
             matmulForwardBLAS(a.out, a.inp, weight: a.weight.data, bias: a.bias, T: a.T, C: a.C, OC: a.OC,
                               columns: cols, threads: 1)
         },
-    ])
+    ] + formatVariants)  // 5, 6, 7: bf16, q8, q4 (MatmulQuant.swift)
 
     /// All matmul variants, in order (the first is the reference; registered experiments last).
     public static var all: [MatmulVariant] { registry.all }

@@ -139,8 +139,8 @@ public enum Comparisons {
                 }
             }
             func stream(_ k: Int) -> Double? { rates.first { $0.threads == k }?.gbs }
-            sa.measured(samples[0], flops: work.flops, bytes: work.weightBytes, machine: machine, streamGBs: stream(sa.threads))
-            sb.measured(samples[1], flops: work.flops, bytes: work.weightBytes, machine: machine, streamGBs: stream(sb.threads))
+            sa.measured(samples[0], flops: work.flops, bytes: a.weightBytes ?? work.weightBytes, machine: machine, streamGBs: stream(sa.threads))
+            sb.measured(samples[1], flops: work.flops, bytes: b.weightBytes ?? work.weightBytes, machine: machine, streamGBs: stream(sb.threads))
             comparison = Comparison(a: samples[0], b: samples[1])
         }
         return CompareReport(kind: work.kind, title: work.title + ", --threads \(threads)", shape: work.shape, site: work.site,

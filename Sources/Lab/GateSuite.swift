@@ -167,7 +167,8 @@ public struct GateSuite {
         self.spec = spec; self.threads = threads; self.slowdowns = slowdowns; self.selection = selection; self.scratch = scratch
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         pool = WorkerPool(count: 1)
-        var m = MatmulVariants.all.map { Slowdown.apply(slowdowns, to: $0) }
+        // The lossy weight formats (bf16, q8, q4) are not gated yet: the committed baseline predates them.
+        var m = MatmulVariants.all.filter { !$0.isLossy }.map { Slowdown.apply(slowdowns, to: $0) }
         if selection == .calibration {
             // The reference stays: it checks the slowed variant (and the check is how a wrong injection would show).
             m = m.filter { $0.name == MatmulVariants.reference.name || $0.name == MatmulVariants.defaultName }

@@ -26,6 +26,8 @@ public struct KernelCase {
     public var check: () -> KernelError
     /// One call, as timed (with cold weights, each call on the next weight copy).
     public var call: () -> Void
+    /// Weight bytes one call reads when they are not the problem's fp32 bytes (a weight format's: bf16, q8, q4).
+    public var weightBytes: Double?
 
     public init(spec: String, name: String, threads: Int, tolerance: Double,
                 check: @escaping () -> KernelError, call: @escaping () -> Void) {
@@ -42,14 +44,16 @@ public struct KernelCase {
         let run: (MatmulArgs) -> Void = way == .engine ? { v.run($0, on: pool) } : { v.runStandalone($0, pool: pool) }
         let threads = way == .engine || v.standaloneOnPool ? pool.count : 1
         let args = p.args()
-        return KernelCase(spec: "matmul:\(v.name)", name: v.name, threads: threads, tolerance: v.tolerance,
-                          check: { p.check(run) },
-                          call: {
-                              guard let weights else { return run(args) }
-                              var a = args
-                              a.weight = weights.next()
-                              run(a)
-                          })
+        var c = KernelCase(spec: "matmul:\(v.name)", name: v.name, threads: threads, tolerance: v.tolerance,
+                           check: { p.check(run) },
+                           call: {
+                               guard let weights else { return run(args) }
+                               var a = args
+                               a.weight = weights.next()
+                               run(a)
+                           })
+        if v.isLossy { c.weightBytes = Double(v.weightBytes(rows: p.OC, cols: p.C)) }
+        return c
     }
 
     /// `v` on `p`, run `way` on `pool` (the KV cache is small enough to stay in the caches in the engine too).

@@ -154,7 +154,7 @@ public enum KernelTiming {
             var row = KernelTimingTable.Row(variant: c.name, correct: e.passes(c.tolerance), error: e, tolerance: c.tolerance, threads: c.threads)
             if row.correct, let med = Runner(options: options).run([Benchmark(name: c.name, body: c.call)]).first.flatMap({ Stats.median($0.nanoseconds) }) {
                 row.medianNs = med
-                row.rates = Rates(medianNs: med, flops: work.flops, bytes: work.weightBytes, threads: c.threads, machine: machine,
+                row.rates = Rates(medianNs: med, flops: work.flops, bytes: c.weightBytes ?? work.weightBytes, threads: c.threads, machine: machine,
                                   streamGBs: streams.first { $0.threads == c.threads }?.gbs)
                 if i == 0 && c.name == (work.kind == "matmul" ? MatmulVariants.reference.name : AttentionVariants.reference.name) { referenceNs = med }
                 if work.weightBytes == nil, let r = referenceNs { row.speedupOverReference = r / med }

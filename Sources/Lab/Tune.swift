@@ -54,7 +54,9 @@ public enum Tuner {
                               threads: s.threads, tokenCounts: s.tokenCounts,
                               model: "L=\(config.L) C=\(config.C) NH=\(config.NH) V=\(config.V)",
                               config: config, attention: AttentionVariants.reference.name)
-        let matmulVariants = MatmulVariants.all + s.extraMatmul.filter { x in !MatmulVariants.all.contains { $0.name == x.name } }
+        // The lossy weight formats (bf16, q8, q4) are not candidates: `--kernels auto` must not trade accuracy for
+        // speed behind the user's back (they are chosen by name, or by a converted model file).
+        let matmulVariants = MatmulVariants.all.filter { !$0.isLossy } + s.extraMatmul.filter { x in !MatmulVariants.all.contains { $0.name == x.name } }
         for site in MatmulSite.allCases {
             let (OC, C) = site.shape(config)
             var medians: [[String: Double]] = []

@@ -14,6 +14,11 @@ struct ModelOption: ParsableArguments {
         let path = try DefaultModel.resolve(model, log: note)
         return try Checkpoint(path: path)
     }
+
+    /// Resolves and loads the model: an llm.c checkpoint or a converted model file, by its magic.
+    func loadWeights() throws -> ModelWeights {
+        try loadModelFile(try DefaultModel.resolve(model, log: note))
+    }
 }
 
 /// Kernel variants and threads of the engine, written as flags; they become one `EngineSpec`.
@@ -61,6 +66,13 @@ struct EngineFlags: ParsableArguments {
         try spec.applyTuning(file: tuneFile, config: config, fingerprint: Bench.Machine.fingerprint(), warn: note)
         spec.options.timers = timers
         return spec.options
+    }
+
+    /// The engine options for `weights`: as `options(config:timers:)`, and for a converted file (bf16/q8/q4)
+    /// its format's variant at every site when no --matmul / --kernels chose one (ModelWeights.nativeOptions).
+    func options(for weights: ModelWeights, timers: Bool = true) throws -> EngineOptions {
+        let o = try options(config: weights.config, timers: timers)
+        return matmul == nil && kernels == nil ? weights.nativeOptions(o) : o
     }
 }
 

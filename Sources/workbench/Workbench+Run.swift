@@ -56,10 +56,10 @@ extension Workbench {
             let repeats = `repeat` ?? 1
             if repeats < 1 || repeats > 1_000_000 { throw WorkbenchError("--repeat must be in 1...1000000, got \(repeats)") }
             if noTimers && (timings || timingsJson != nil) { throw WorkbenchError("--no-timers contradicts --timings/--timings-json") }
-            let ckpt = try model.load()
-            let (request, text) = try prompt.request(config: ckpt.config, modelPath: ckpt.path, ids: tokens, sampler: s, kvCache: kvCache)
+            let weights = try model.loadWeights()  // an llm.c checkpoint or a converted model file
+            let (request, text) = try prompt.request(config: weights.config, modelPath: weights.path, ids: tokens, sampler: s, kvCache: kvCache)
             var decoder = text?.decoder()
-            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(config: ckpt.config, timers: !noTimers))
+            let gpt = GPT2Model(weights: weights, options: try engine.options(for: weights, timers: !noTimers))
             var logitsError: Error?
             var times: [Double] = []
             var generated: [Int32] = []

@@ -16,7 +16,7 @@ struct Workbench: ParsableCommand {
         Bad input gets one line on stderr and exit status 2.
         """,
         subcommands: [Run.self, Synth.self, KernelsCommand.self, Compare.self, MachineCommand.self, Profile.self,
-                      Gate.self, Scale.self, Tune.self, Tokenize.self, Detokenize.self, ReportCommand.self]
+                      Gate.self, Scale.self, Tune.self, Tokenize.self, Detokenize.self, ReportCommand.self, Convert.self]
     )
 
     /// Registers the experiments, parses, runs, and maps every failure to one line on stderr: exit 2 for bad
