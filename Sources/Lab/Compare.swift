@@ -176,32 +176,52 @@ public enum Comparisons {
         return kernels(a, b, work: .attention(p), threads: threads, runner: runner, machine: machine, progress: progress)
     }
 
-    /// Two engine configurations generating `request`: B must produce A's tokens (the check, which also warms
-    /// both up), then whole generations are timed interleaved. The bandwidth figure counts every forward pass
-    /// reading all the weights once (a lower bound on the bytes moved).
-    public static func engines(_ ea: EngineSpec, _ eb: EngineSpec, checkpoint: Checkpoint, request: GenerationRequest,
-                               runner: RunnerOptions, machine: MachineInfo, progress: ((RunnerProgress) -> Void)? = nil) throws -> CompareReport {
-        let gpt = GPT2Model(checkpoint: checkpoint, options: ea.options)
+    /// Two engine configurations generating `request` on `weights` (a converted file's format replaces the
+    /// default variant on both sides): B must produce A's tokens (the check, which also warms both up), then
+    /// whole generations are timed interleaved. When the sides' weight formats differ (a lossy bf16/q8/q4 site
+    /// on one side), tokens are not expected to be equal: B's accuracy against A is measured instead (`accuracyLength` teacher-forced
+    /// positions, greedy agreement over the request's generated tokens) and B is wrong only with non-finite
+    /// logits. The bandwidth figure counts every forward pass reading all the weights once (a lower bound).
+    public static func engines(_ ea: EngineSpec, _ eb: EngineSpec, weights: ModelWeights, request: GenerationRequest,
+                               accuracyLength: Int = 64, runner: RunnerOptions, machine: MachineInfo,
+                               progress: ((RunnerProgress) -> Void)? = nil) throws -> CompareReport {
+        let oa = weights.nativeOptions(ea.options), ob = weights.nativeOptions(eb.options)
+        let gpt = GPT2Model(weights: weights, options: oa)
         let tokA = try gpt.generate(request)
-        gpt.configure(eb.options)
-        let tokB = try gpt.generate(request)
-        var a = CompareReport.Side(spec: ea.options.summary, threads: ea.options.threads, correct: true, tokens: tokA)
-        var b = CompareReport.Side(spec: eb.options.summary, threads: eb.options.threads, correct: tokA == tokB, tokens: tokB)
+        gpt.configure(ob)
+        let lossy = oa.weightFormats != ob.weightFormats
+        var accuracy: ModelAccuracy?
+        var tokB: [Int32]
+        do { tokB = try gpt.generate(request) } catch let e as GenerationError where lossy {
+            throw GenerationError("B (\(ob.summary)): \(e)")
+        }
+        if lossy {
+            let reference = GPT2Model(weights: weights, options: oa)
+            let sequence = accuracySequence(min(accuracyLength, weights.config.maxT - 1), vocabulary: weights.config.V)
+            accuracy = try ModelAccuracyRun.measure(reference: reference, candidate: gpt, sequence: sequence, greedyPrompt: request.prompt,
+                                                    greedy: request.n - request.prompt.count)
+            gpt.configure(ob)
+            tokB = try gpt.generate(request)
+        }
+        var a = CompareReport.Side(spec: oa.summary, threads: oa.threads, correct: true, tokens: tokA)
+        var b = CompareReport.Side(spec: ob.summary, threads: ob.threads, correct: lossy || tokA == tokB, tokens: tokB)
         let passes = request.n - request.prompt.count
-        let modelBytes = Double(checkpoint.config.parameterCount * MemoryLayout<Float>.size)
+        let modelBytes = Double(weights.streamedBytes)
         var comparison: Comparison?
         if b.correct {
             let samples = Runner(options: runner).run([
-                Benchmark(name: "A", setUp: { gpt.configure(ea.options) }) { _ = try? gpt.generate(request) },
-                Benchmark(name: "B", setUp: { gpt.configure(eb.options) }) { _ = try? gpt.generate(request) },
+                Benchmark(name: "A", setUp: { gpt.configure(oa) }) { _ = try? gpt.generate(request) },
+                Benchmark(name: "B", setUp: { gpt.configure(ob) }) { _ = try? gpt.generate(request) },
             ], progress: progress)
             a.measured(samples[0], flops: nil, bytes: modelBytes * Double(passes), machine: machine)
             b.measured(samples[1], flops: nil, bytes: modelBytes * Double(passes), machine: machine)
             comparison = Comparison(a: samples[0], b: samples[1])
         }
         let title = "engine: generate n=\(request.n) from prompt \(request.prompt.map(String.init).joined(separator: " ")) (\(passes) forward passes, weights \(mebibytes(modelBytes)) each)"
-        return CompareReport(kind: "engine", title: title, shape: ["n": request.n, "prompt": request.prompt.count, "forwardPasses": passes],
-                             site: nil, tolerance: 0, threads: ea.options.threads, a: a, b: b, wrong: !b.correct,
-                             comparison: comparison, runner: comparison == nil ? nil : runner, weights: nil, machine: machine)
+        var report = CompareReport(kind: "engine", title: title, shape: ["n": request.n, "prompt": request.prompt.count, "forwardPasses": passes],
+                                   site: nil, tolerance: 0, threads: oa.threads, a: a, b: b, wrong: !b.correct,
+                                   comparison: comparison, runner: comparison == nil ? nil : runner, weights: nil, machine: machine)
+        report.accuracy = accuracy
+        return report
     }
 }

@@ -33,6 +33,8 @@ public struct CompareReport: Codable, Sendable {
     public var streams: [StreamRate]?
     /// Measurement problems of either side ("A: ..."): figures above a measured limit, not results.
     public var problems: [String]
+    /// Engines with a lossy weight format: B's accuracy against A (A is the reference).
+    public var accuracy: ModelAccuracy?
     public var machine: MachineInfo
 
     /// One side of a comparison: its correctness check and its measured rates.
@@ -110,8 +112,10 @@ public struct CompareReport: Codable, Sendable {
             for (tag, s) in sides { line("  \(tag)  \(s.spec)") }
             line("correctness: generated tokens")
             for (tag, s) in sides {
-                line("  \(tag)  \((s.tokens ?? []).map(String.init).joined(separator: " "))\(tag == "B" ? (s.correct ? "   same as A" : "   WRONG: differs from A") : "")")
+                let verdict = accuracy != nil ? "   (a lossy format: accuracy below)" : s.correct ? "   same as A" : "   WRONG: differs from A"
+                line("  \(tag)  \((s.tokens ?? []).map(String.init).joined(separator: " "))\(tag == "B" ? verdict : "")")
             }
+            if let accuracy { line("accuracy of B against A: " + accuracy.summary) }
         } else {
             line("correctness against naive (normalised error max |x - ref| / max |ref| within the variant's tolerance):")
             for (tag, s) in sides {

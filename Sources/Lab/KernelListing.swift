@@ -16,8 +16,10 @@ public struct KernelListing: Codable, Sendable {
         public var bitReproducible: Bool
         public var tolerance: Double
         public var columnAlignment: Int?
+        /// The weight format a matmul variant reads ("f32", or a lossy "bf16", "q8", "q4"); nil for attention.
+        public var weightFormat: String?
         enum CodingKeys: String, CodingKey {
-            case index, name, summary, reference, isDefault = "default", experiment, standaloneOnPool, bitReproducible, tolerance, columnAlignment
+            case index, name, summary, reference, isDefault = "default", experiment, standaloneOnPool, bitReproducible, tolerance, columnAlignment, weightFormat
         }
     }
     public var schema = KernelListing.currentSchema
@@ -26,15 +28,17 @@ public struct KernelListing: Codable, Sendable {
 
     /// The registries as they are now (call after `Experiments.register()`).
     public static func current() -> KernelListing {
-        func entries<V: KernelVariant>(_ r: VariantRegistry<V>, defaultName: String, alignment: (V) -> Int?) -> [Entry] {
+        func entries<V: KernelVariant>(_ r: VariantRegistry<V>, defaultName: String, alignment: (V) -> Int?, format: (V) -> String?) -> [Entry] {
             r.all.enumerated().map { i, v in
                 Entry(index: i, name: v.name, summary: v.summary, reference: i == 0, isDefault: v.name == defaultName,
                       experiment: !r.isBuiltIn(v.name), standaloneOnPool: v.standaloneOnPool, bitReproducible: v.bitReproducible,
-                      tolerance: v.tolerance, columnAlignment: alignment(v))
+                      tolerance: v.tolerance, columnAlignment: alignment(v), weightFormat: format(v))
             }
         }
-        return KernelListing(matmul: entries(MatmulVariants.registry, defaultName: MatmulVariants.defaultName) { $0.columnAlignment },
-                             attention: entries(AttentionVariants.registry, defaultName: AttentionVariants.defaultName) { _ in nil })
+        return KernelListing(matmul: entries(MatmulVariants.registry, defaultName: MatmulVariants.defaultName, alignment: { $0.columnAlignment },
+                                             format: { $0.weightFormat.rawValue }),
+                             attention: entries(AttentionVariants.registry, defaultName: AttentionVariants.defaultName, alignment: { _ in nil },
+                                                format: { _ in nil }))
     }
 
     public var text: String {

@@ -82,14 +82,15 @@ public struct ScaleReport: Codable, Sendable {
 }
 
 public enum Scaler {
-    /// Runs the workload of `settings` on `checkpoint` with the engine options `base` (its threads and pinning
-    /// are varied); `round(r, runs)` hears each finished round.
-    public static func run(checkpoint: Checkpoint, base: EngineOptions, settings s: ScaleSettings,
+    /// Runs the workload of `settings` on `weights` with the engine options `base` (its threads and pinning
+    /// are varied; a converted file's format replaces the default variant); the generate workload runs
+    /// `request` (nil: gpt.c's). `round(r, runs)` hears each finished round.
+    public static func run(weights: ModelWeights, base: EngineOptions, settings s: ScaleSettings, request: GenerationRequest? = nil,
                            round: (Int, Int) -> Void = { _, _ in }) throws -> ScaleReport {
-        var base = base
+        var base = weights.nativeOptions(base)
         base.timers = false; base.threads = 1; base.pin = false
-        let cfg = checkpoint.config
-        let gpt = GPT2Model(checkpoint: checkpoint, options: base)
+        let cfg = weights.config
+        let gpt = GPT2Model(weights: weights, options: base)
         let work: () -> Void
         let label: String
         switch s.workload {
@@ -100,7 +101,7 @@ public enum Scaler {
             work = { gpt.resetCache(); gpt.forward(tokens) }
             label = "prefill T=\(t) (one forward pass)"
         case .generate:
-            let request = try GenerationRequest(words: nil, n: nil, config: cfg)
+            let request = try request ?? GenerationRequest(words: nil, n: nil, config: cfg)
             try gpt.generate(request)  // once checked (non-finite logits throw), then timed
             work = { _ = try? gpt.generate(request) }
             label = "generate: prompt \(request.prompt.map(String.init).joined(separator: " ")), n=\(request.n) (KV cache)"

@@ -75,8 +75,8 @@ public enum ReportMeasurements {
         gpt = nil  // Lab's Scaler makes its own model; this one's pool and buffers go first
         for (workload, args) in [("prefill", "--workload prefill --t \(T)")] + (plan.scaleGenerate ? [("generate", "--workload generate")] : []) {
             let settings = try ScaleSettings(workload: workload, T: T, maxThreads: N, runs: plan.scaleRuns, pinning: plan.scaleGenerate)
-            let report = try Scaler.run(checkpoint: ckpt, base: options, settings: settings)
-            let cmd = "workbench scale\(modelArg) \(args) --max-threads \(N) --runs \(plan.scaleRuns)\(settings.pinning ? "" : " --no-pin") --json"
+            let report = try Scaler.run(weights: ModelWeights(checkpoint: ckpt), base: options, settings: settings)
+            let cmd = "workbench scale\(modelArg) \(args) --max-threads \(N) --runs \(plan.scaleRuns)\(settings.pinning ? "" : " --no-pin-comparison") --json"
             doc.scaling.append(ReportInputs.scaling(report, source: SectionSource(commands: [cmd],
                 detail: "\(plan.scaleRuns) interleaved rounds over 1...\(N) threads after a warm-up on each (Lab's Scaler); speedup = median(1 thread) / median(k threads)")))
         }

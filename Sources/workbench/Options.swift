@@ -6,16 +6,11 @@ import Kernels
 
 /// `--model PATH` (else $WORKBENCH_MODEL, else the synthetic 124M default).
 struct ModelOption: ParsableArguments {
-    @Option(name: .long, help: "Checkpoint in llm.c's format (default: $WORKBENCH_MODEL, else the synthetic 124M model).")
+    @Option(name: .long, help: "An llm.c checkpoint or a `workbench convert` model file (default: $WORKBENCH_MODEL, else the synthetic 124M model).")
     var model: String?
 
-    /// Resolves and loads the checkpoint (creating the synthetic default if needed).
-    func load() throws -> Checkpoint {
-        let path = try DefaultModel.resolve(model, log: note)
-        return try Checkpoint(path: path)
-    }
-
-    /// Resolves and loads the model: an llm.c checkpoint or a converted model file, by its magic.
+    /// Resolves and loads the model (creating the synthetic default if needed): an llm.c checkpoint or a
+    /// converted model file, by its magic.
     func loadWeights() throws -> ModelWeights {
         try loadModelFile(try DefaultModel.resolve(model, log: note))
     }

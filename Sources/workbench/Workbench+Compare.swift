@@ -75,9 +75,9 @@ extension Workbench {
                 var base = EngineSpec.defaults(threads: threads)
                 base.timers = false
                 let a = try EngineSpec.parse(engines[0], base: base), b = try EngineSpec.parse(engines[1], base: base)
-                let ckpt = try model.load()
-                let request = try prompt.request(config: ckpt.config, modelPath: ckpt.path).0
-                report = try Comparisons.engines(a, b, checkpoint: ckpt, request: request, runner: timing.runner(engine: true),
+                let weights = try model.loadWeights()
+                let request = try prompt.request(config: weights.config, modelPath: weights.path).0
+                report = try Comparisons.engines(a, b, weights: weights, request: request, runner: timing.runner(engine: true),
                                              machine: machine(), progress: progress.update)
             } else {
                 if prompt.n != nil || prompt.prompt != nil || prompt.text != nil || model.model != nil {

@@ -3,6 +3,7 @@ import Bench
 import Foundation
 import GPT2
 import Kernels
+import Lab
 
 extension Workbench {
     /// `workbench convert`: an llm.c checkpoint -> a converted model file (matmul weights in a weight format,
@@ -11,6 +12,11 @@ extension Workbench {
         static let configuration = CommandConfiguration(
             abstract: "Convert an llm.c checkpoint into a model file with bf16/q8/q4 (or f32) matmul weights, mapped in place when loaded.",
             discussion: """
+            Examples:
+              workbench convert gpt2_124M.bin gpt2_124M-q8.wbm --format q8 --check   # write, then its accuracy
+              workbench run --model gpt2_124M-q8.wbm --timings 31373 612              # runs q8 at every site
+              workbench compare --engine matmul=threaded --engine matmul=q4          # speed and accuracy cost
+
             The layer matmul weights and the lm-head (wte's copy) are stored in --format, laid out as that format's
             matmul variant reads them; embeddings, layernorms and biases stay fp32. --model accepts the result
             anywhere (detected by its magic); a converted file runs its format's variant wherever the default
@@ -43,6 +49,8 @@ extension Workbench {
             let t = threads ?? CPUAffinity.usableCores
             guard t >= 1 && t <= 256 else { throw WorkbenchError("--threads must be in 1...256, got \(t)") }
             if check && (checkLength < 1 || checkGreedy < 1) { throw WorkbenchError("--check-length and --check-greedy must be >= 1") }
+            try Paths.checkOutput(output, flag: "OUT")
+            try Paths.checkOutput(checkJson, flag: "--check-json")
             if isConvertedModelFile(input) { throw WorkbenchError("\(input): is already a converted model file; convert reads llm.c checkpoints") }
             let ckpt = try Checkpoint(path: input)
             let start = monotonicNanos()
@@ -57,17 +65,14 @@ extension Workbench {
             if check {
                 let words = checkPrompt.split(separator: " ").map(String.init)
                 let prompt = try GenerationRequest.parseIDs(words, vocabulary: ckpt.config.V)
-                // The reference runs `tiled` (the engine default's arithmetic over its own packed panels): on this
-                // branch's base, `threaded`'s 2-thread prefill is intermittently wrong (Notes/formats.md).
-                let base = EngineOptions(matmul: MatmulVariants.named(MatmulVariants.defaultName)!,
-                                         attention: AttentionVariants.named(AttentionVariants.defaultName)!, threads: t, timers: false)
-                var referenceOptions = base
-                for site in MatmulSite.allCases { referenceOptions.matmul[site] = MatmulVariants.named("tiled")! }
+                // The reference: the engine default on the original checkpoint.
+                let referenceOptions = EngineOptions(matmul: MatmulVariants.named(MatmulVariants.defaultName)!,
+                                                     attention: AttentionVariants.named(AttentionVariants.defaultName)!, threads: t, timers: false)
                 let reference = GPT2Model(checkpoint: ckpt, options: referenceOptions)
                 let weights = ModelWeights(file: file)
-                let candidate = GPT2Model(weights: weights, options: weights.nativeOptions(referenceOptions, replacing: ["tiled"]))
+                let candidate = GPT2Model(weights: weights, options: weights.nativeOptions(referenceOptions))
                 let sequence = accuracySequence(checkLength, vocabulary: ckpt.config.V)
-                let acc = try convertAccuracy(reference: reference, candidate: candidate, sequence: sequence, greedyPrompt: prompt, greedy: checkGreedy)
+                let acc = try ModelAccuracyRun.measure(reference: reference, candidate: candidate, sequence: sequence, greedyPrompt: prompt, greedy: checkGreedy)
                 print("accuracy of \(output) (\(candidate.options.summary)) against \(input) (\(reference.options.summary)):")
                 print("  " + acc.summary)
                 if let path = checkJson {
@@ -78,14 +83,4 @@ extension Workbench {
             }
         }
     }
-}
-
-/// The accuracy figures of `candidate` against `reference` (GPT2's paired run turned into Bench's metrics):
-/// logits over the teacher-forced `sequence`, and `greedy` greedy tokens from `greedyPrompt`.
-/// (The library calls `compare` and Lab use: `compareModels` + `LogitAccuracy` + `Accuracy.agreementPrefix`.)
-func convertAccuracy(reference: GPT2Model, candidate: GPT2Model, sequence: [Int32], greedyPrompt: [Int32], greedy: Int) throws -> ModelAccuracy {
-    let run = try compareModels(reference: reference, candidate: candidate, sequence: sequence, greedyPrompt: greedyPrompt, greedy: greedy)
-    let logits = LogitAccuracy(reference: run.referenceLogits, candidate: run.candidateLogits, vocabulary: run.vocabulary)
-    return ModelAccuracy(logits: logits, greedyAgreement: Accuracy.agreementPrefix(run.referenceGreedy, run.candidateGreedy),
-                         greedyCompared: greedy)
 }

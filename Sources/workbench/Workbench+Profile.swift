@@ -124,9 +124,9 @@ extension Workbench {
 
         func makeWorkload() throws -> Workload {
             let path = try DefaultModel.resolve(model.model, log: note)
-            let ckpt = try Checkpoint(path: path)
-            let request = try prompt.request(config: ckpt.config, modelPath: ckpt.path).0
-            let gpt = GPT2Model(checkpoint: ckpt, options: try engine.options(config: ckpt.config, timers: true))
+            let weights = try loadModelFile(path)
+            let request = try prompt.request(config: weights.config, modelPath: path).0
+            let gpt = GPT2Model(weights: weights, options: try engine.options(for: weights, timers: true))
             let w = Workload(gpt: gpt, request: request, modelPath: path)
             // Warm-up (first-touch costs, lazy initialisation) outside the measured interval.
             try w.once()
@@ -232,9 +232,9 @@ extension Workbench {
             let session = try perfSession()
             // Check the request here, where errors are one line, before perf starts a child.
             let modelPath = try DefaultModel.resolve(model.model, log: note)
-            let ckpt = try Checkpoint(path: modelPath)
-            let request = try prompt.request(config: ckpt.config, modelPath: ckpt.path).0
-            let options = try engine.options(config: ckpt.config)
+            let weights = try loadModelFile(modelPath)
+            let request = try prompt.request(config: weights.config, modelPath: modelPath).0
+            let options = try engine.options(for: weights)
             let d = duration ?? min(60, max(2, 1300 / (session.hz * Double(options.threads))))
             let exe = try PerfSession.executablePath()
             let r = try session.workload { control, reportPath in

@@ -27,13 +27,18 @@ extension Workbench {
         @Option(help: "Timed runs per thread count (interleaved across thread counts).") var runs = 5
         @Flag(help: "Skip the pinning comparison.") var noPinComparison = false
         @Flag(help: "Print JSON instead of the table.") var json = false
+        @OptionGroup(title: "The generate workload's prompt") var prompt: PromptOption
 
         func run() throws {
             let settings = try ScaleSettings(workload: workload, T: t, maxThreads: maxThreads ?? CPUAffinity.usableCores,
                                              runs: runs, pinning: !noPinComparison)
             let base = try EngineSpec.parse("matmul=\(matmul),attention=\(attention),threads=1").options
+            let givesPrompt = prompt.prompt != nil || prompt.text != nil || prompt.n != nil || prompt.tokenizer != nil
+            if settings.workload != .generate && givesPrompt { throw WorkbenchError("--prompt, --text, --tokenizer and --n apply to --workload generate") }
+            let weights = try model.loadWeights()
+            let request = settings.workload == .generate ? try prompt.request(config: weights.config, modelPath: weights.path).0 : nil
             let progress = ProgressLine("scale")
-            let report = try Scaler.run(checkpoint: try model.load(), base: base, settings: settings) { r, n in
+            let report = try Scaler.run(weights: weights, base: base, settings: settings, request: request) { r, n in
                 if !json { progress.say("round \(r)/\(n)") }
             }
             progress.finish()

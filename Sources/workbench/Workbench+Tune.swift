@@ -39,7 +39,7 @@ extension Workbench {
         func run() throws {
             let settings = try TuneSettings(tokenCounts: TuneSettings.tokenCounts(t), threads: threads ?? CPUAffinity.usableCores,
                                             budget: budget, extraMatmul: matmul.map(MatmulVariants.resolve))
-            let config = try model.load().config
+            let config = try model.loadWeights().config
             let file = Tuner.tune(config: config, settings: settings, fingerprint: Bench.Machine.fingerprint(),
                                   lastLevelCache: Bench.Machine.lastLevelCacheBytes(), log: note)
             try file.save(to: out)

@@ -171,7 +171,9 @@ final class ModelFileTests: TemporaryDirectoryTestCase {
             XCTAssertEqual(run.referenceLogits.count, 48 * 512)
             XCTAssertEqual(run.referenceGreedy.count, 20)
             let plain = GPT2Model(checkpoint: ck, options: o)
-            XCTAssertEqual(Array(run.referenceLogits.suffix(512)), Array(plain.forward(sequence)), "the last row is a plain forward's")
+            // the last row is a plain forward's (its lm-head ran on 48 rows there, on one here: another FMA order)
+            let last = Array(plain.forward(sequence)), tf = Array(run.referenceLogits.suffix(512))
+            XCTAssertLessThanOrEqual(zip(last, tf).map { abs($0 - $1) }.max()!, 1e-5 * max(1, last.map(abs).max()!))
             let (kl, top1, rms) = bounds[f]!
             let e = AccuracyFigures(run)
             XCTAssertLessThanOrEqual(e.meanKL, kl, "\(f): \(e)")

@@ -74,15 +74,38 @@ final class CompareTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.path + "/lab-compare-\(getpid()).bin"
         try SyntheticCheckpoint.write(to: path, config: .tiny)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let ckpt = try Checkpoint(path: path)
+        let weights = try loadModelFile(path)
         var base = EngineSpec.defaults(threads: 1); base.timers = false
-        let request = try GenerationRequest(prompt: [1, 2], n: 6, config: ckpt.config)
+        let request = try GenerationRequest(prompt: [1, 2], n: 6, config: weights.config)
         let r = try Comparisons.engines(try EngineSpec.parse("", base: base), try EngineSpec.parse("matmul=naive,threads=2", base: base),
-                                    checkpoint: ckpt, request: request, runner: quickRunner(), machine: testMachine())
+                                    weights: weights, request: request, runner: quickRunner(), machine: testMachine())
         XCTAssertEqual(r.kind, "engine"); XCTAssertFalse(r.wrong)
         XCTAssertEqual(r.a.tokens?.count, 4); XCTAssertEqual(r.a.tokens, r.b.tokens)
         XCTAssertEqual(r.b.threads, 2); XCTAssertEqual(r.comparison?.b.count, 3)
         XCTAssertTrue(r.text.contains("same as A"), r.text)
+        XCTAssertNil(r.accuracy)
+    }
+
+    /// A lossy side is not held to A's tokens: its accuracy against A is reported beside the timing.
+    func testALossyEngineReportsItsAccuracy() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/lab-compare-lossy-\(getpid()).bin"
+        try SyntheticCheckpoint.write(to: path, config: .tiny)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let weights = try loadModelFile(path)
+        var base = EngineSpec.defaults(threads: 1); base.timers = false
+        let request = try GenerationRequest(prompt: [1, 2], n: 12, config: weights.config)
+        for format in ["bf16", "q8", "q4"] {
+            let r = try Comparisons.engines(try EngineSpec.parse("", base: base), try EngineSpec.parse("matmul=\(format)", base: base),
+                                            weights: weights, request: request, runner: quickRunner(), machine: testMachine())
+            XCTAssertFalse(r.wrong, format)
+            let acc = try XCTUnwrap(r.accuracy, format)
+            XCTAssertEqual(acc.greedyCompared, 10)
+            XCTAssertGreaterThan(acc.logits.top1Agreement, 0.5, format)
+            XCTAssertNotNil(r.comparison, "\(format) is timed")
+            XCTAssertTrue(r.text.contains("accuracy of B against A"), r.text)
+            let json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(r)) as! [String: Any]
+            XCTAssertNotNil(json["accuracy"], format)
+        }
     }
 
     func testKernelPairs() throws {

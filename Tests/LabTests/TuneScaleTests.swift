@@ -52,17 +52,17 @@ final class TuneScaleTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.path + "/lab-scale-\(getpid()).bin"
         try SyntheticCheckpoint.write(to: path, config: .tiny)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let ckpt = try Checkpoint(path: path)
+        let weights = try loadModelFile(path)
         let base = try EngineSpec.parse("threads=1").options
         var rounds = 0
-        let r = try Scaler.run(checkpoint: ckpt, base: base,
+        let r = try Scaler.run(weights: weights, base: base,
                                settings: try ScaleSettings(workload: "prefill", T: 8, maxThreads: 2, runs: 2, pinning: true)) { _, _ in rounds += 1 }
         XCTAssertEqual(rounds, 2)
         XCTAssertEqual(r.schema, ScaleReport.currentSchema)
         XCTAssertEqual(r.points.map(\.threads), [1, 2]); XCTAssertEqual(r.points[0].seconds.count, 2)
         XCTAssertEqual(r.pinnedSeconds.count, 3)
         XCTAssertTrue(r.text.contains("Amdahl fit"), r.text); XCTAssertTrue(r.text.contains("pinning (2 threads)"), r.text)
-        XCTAssertThrowsError(try Scaler.run(checkpoint: ckpt, base: base, settings: try ScaleSettings(workload: "prefill", T: 65, maxThreads: 1, runs: 1, pinning: false))) {
+        XCTAssertThrowsError(try Scaler.run(weights: weights, base: base, settings: try ScaleSettings(workload: "prefill", T: 65, maxThreads: 1, runs: 1, pinning: false))) {
             XCTAssertTrue("\($0)".contains("--t must be in 1...64"), "\($0)")
         }
     }

@@ -76,7 +76,21 @@ final class ConvertCLITests: XCTestCase {
             assertSuccess(text)
             XCTAssertTrue(text.stdout.contains("matmul:\(f)") && text.stdout.contains(" ok"), text.summary)
         }
-        let k = try Subprocess.workbench(["kernels", "--time", "--seconds", "0.01", "--mm", "2,768,768", "--attn", "4,64,4", "--variants", "naive,q8,q4,bf16"])
+        // A converted file wherever --model is read: compare --engine (and a lossy side's accuracy), scale, profile.
+        let (q, conv) = try convert("q8")
+        assertSuccess(conv)
+        let e = try Subprocess.workbench(["compare", "--model", q, "--engine", "threads=1", "--engine", "threads=2", "--runs", "2", "--n", "6"])
+        assertSuccess(e)
+        XCTAssertTrue(e.stdout.contains("same as A") && e.stdout.contains("matmul=q8"), e.summary)
+        let lossy = try Subprocess.workbench(["compare", "--model", try tiny(), "--engine", "threads=1", "--engine", "matmul=q4", "--runs", "2", "--n", "8"])
+        assertSuccess(lossy)
+        XCTAssertTrue(lossy.stdout.contains("accuracy of B against A: ") && lossy.stdout.contains("KL"), lossy.summary)
+        let sc = try Subprocess.workbench(["scale", "--model", q, "--t", "8", "--max-threads", "2", "--runs", "1", "--no-pin-comparison", "--json"])
+        assertSuccess(sc)
+        XCTAssertTrue(sc.stdout.contains("q8"), sc.summary)
+        let pr = try Subprocess.workbench(["profile", "--model", q, "--duration", "0.5", "--top", "5"])
+        assertSuccess(pr)
+        let k = try Subprocess.workbench(["kernels", "--time", "--budget", "0.01", "--mm", "2,768,768", "--attn", "4,64,4", "--variants", "naive,q8,q4,bf16"])
         assertSuccess(k)
         for f in ["q8", "q4", "bf16"] { XCTAssertTrue(k.stdoutLines.contains { $0.hasPrefix("  \(f) ") && !$0.contains("WRONG") }, k.summary) }
     }
@@ -88,7 +102,7 @@ final class ConvertCLITests: XCTestCase {
         assertBadInput(try Subprocess.workbench(["convert", m, out, "--format", "q8", "--lmhead", "fp8"]), mentions: ["unknown --lmhead 'fp8'"])
         assertBadInput(try Subprocess.workbench(["convert", m, out]), mentions: ["--format"])
         assertBadInput(try Subprocess.workbench(["convert", m + ".missing", out, "--format", "q8"]), mentions: ["cannot open"])
-        assertBadInput(try Subprocess.workbench(["convert", m, "/nonexistent-dir/x.wbm", "--format", "q8"]), mentions: ["cannot write"])
+        assertBadInput(try Subprocess.workbench(["convert", m, "/nonexistent-dir/x.wbm", "--format", "q8"]), mentions: ["/nonexistent-dir/x.wbm", "does not exist"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         let (q, r) = try convert("q8")
         assertSuccess(r)
