@@ -4,9 +4,9 @@
 // Arrows only point one way (Notes/architecture.md gives the reason for each target):
 //   workbench -> Lab -> {GPT2, Kernels, Bench}
 //   workbench -> GPT2 -> {Kernels, Basics};  Kernels -> CBLAS, CQuant
-//   workbench -> Profiling -> CSampler
+//   workbench -> Profiling -> {CSampler, CZlib, Basics}
 //   workbench -> Experiments -> Kernels
-//   Bench -> Basics (the clock, the seeded generator, the cache folder); Basics imports nothing.
+//   Bench -> Basics (the clock, the seeded generator, the cache folder, the JSON writer); Basics imports nothing.
 //   Bench knows nothing about kernels or GPT-2; Profiling knows nothing about GPT-2.
 //   workbench -> Tokenizer (imports nothing of ours)
 import PackageDescription
@@ -50,7 +50,7 @@ let package = Package(
         // zlib's deflate for gzip-compressed pprof files (Foundation on Linux has no compression API).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Samples -> symbolized stacks -> folded stacks -> reports.
-        .target(name: "Profiling", dependencies: ["CSampler", "CZlib"]),
+        .target(name: "Profiling", dependencies: ["CSampler", "CZlib", "Basics"]),
         // Runner, statistics, machine facts, baselines and gate verdicts. Knows nothing about GPT-2.
         .target(name: "Bench", dependencies: ["Basics"], swiftSettings: engineFlags),
         // Where variants are checked, timed, tuned and gated (llm.c's dev/ room): the gate suite, compare, tune,
@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "workbench",
             dependencies: [
-                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer", "Report",
+                "Lab", "GPT2", "Kernels", "Profiling", "Bench", "Experiments", "Tokenizer", "Report", "Basics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: engineFlags

@@ -8,6 +8,7 @@
 // A baseline is what `workbench gate --update-baseline` measured: for every metric its value (the median of
 // the samples), its spread (their MAD), the threshold derived from that spread, and whether it may only be
 // compared on the same machine. `workbench gate` measures the same metrics again and compares (GateCompare.swift).
+import Basics
 import Foundation
 
 /// What a metric measures. The kind decides the direction, how the threshold is applied and whether the
@@ -140,9 +141,7 @@ public struct Baseline: Codable, Equatable, Sendable {
 
     /// The JSON text (pretty, sorted keys, so diffs of Profiles/ are readable).
     public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var d = try e.encode(self)
+        var d = try ToolJSON.data(self)
         d.append(0x0A)
         return d
     }

@@ -72,6 +72,12 @@ public struct Summary: Codable, Equatable, Sendable {
     public var outliersHigh: Int
     public var warnings: [BenchWarning]
 
+    /// The JSON keys say the unit (nanoseconds per call).
+    enum CodingKeys: String, CodingKey {
+        case name, count, median = "medianNs", min = "minNs", max = "maxNs", mean = "meanNs", p90 = "p90Ns", mad = "madNs"
+        case outliersLow, outliersHigh, warnings
+    }
+
     /// MAD relative to the median (0 when the median is 0).
     public var relativeMAD: Double { median != 0 ? mad / median : 0 }
 

@@ -4,6 +4,7 @@
 // Cache: machine.json in the cache folder (Basics' `CacheFolder`: $WORKBENCH_CACHE, else
 // $XDG_CACHE_HOME/workbench, else ~/.cache/workbench). A cached file is reused only when its fingerprint (CPU
 // model, logical cores, architecture) and schema match this machine; `workbench machine --refresh` re-measures.
+import Basics
 import Foundation
 
 /// One CPU cache, as the kernel describes it in /sys/devices/system/cpu/cpu0/cache/index*.
@@ -132,9 +133,8 @@ public enum Machine {
     public static func save(_ info: MachineInfo, path: String) throws {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let tmp = URL(fileURLWithPath: path + ".tmp.\(getpid())")
-        try enc.encode(info).write(to: tmp)
+        try ToolJSON.data(info).write(to: tmp)
         if rename(tmp.path, url.path) != 0 {
             try? FileManager.default.removeItem(at: tmp)
             throw CocoaError(.fileWriteUnknown)

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Kernels
 
@@ -61,8 +62,7 @@ public struct TuningFile: Codable, Sendable {
         let url = URL(fileURLWithPath: path)
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try enc.encode(self).write(to: url)
+            try ToolJSON.data(self).write(to: url)
         } catch { throw EngineSpecError("cannot write \(path): \(error.localizedDescription)") }
     }
 

@@ -244,8 +244,7 @@ public enum GateCommand {
             return s
         }, log: log)
         if let json = r.json {
-            let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try write(try e.encode(c), to: json)
+            try write(try ToolJSON.data(c), to: json)
         }
         return GateOutcome(output: c.text(), exitCode: .success, calibration: c)
     }
@@ -385,8 +384,7 @@ public enum GateCommand {
     static func finish(_ report: GateReport, _ r: GateRequest, seconds: Double) throws -> GateOutcome {
         if let markdown = r.markdown { try write(Data(report.markdown().utf8), to: markdown) }
         if let json = r.json {
-            let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try write(try e.encode(report), to: json)
+            try write(try ToolJSON.data(report), to: json)
         }
         let out = report.table() + String(format: "gate: %.1f s\n", seconds)
         return GateOutcome(output: out, exitCode: report.exitCode, report: report)

@@ -1,6 +1,7 @@
 // What every report of the Lab shares: the one JSON encoder (sorted keys, non-finite numbers as strings) and
 // the one-line error users see. Every JSON the tool writes carries a `schema` field: its format's version,
 // bumped when a field changes meaning or disappears (new fields do not bump it).
+import Basics
 import Foundation
 
 /// A bad request to the Lab: printed by the CLI as one line `workbench: <message>`, exit status 2.
@@ -16,12 +17,7 @@ public enum LabJSON {
         String(decoding: try data(value), as: UTF8.self)
     }
 
-    public static func data<T: Encodable>(_ value: T) throws -> Data {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try enc.encode(value)
-    }
+    public static func data<T: Encodable>(_ value: T) throws -> Data { try ToolJSON.data(value) }
 }
 
 /// `s` padded with spaces on the right to at least `n` characters (a space added when it is longer).

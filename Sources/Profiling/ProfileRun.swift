@@ -5,10 +5,11 @@
 //     runs/
 //       20261125-041203-signal.folded
 //       20261125-041203-signal.json
+import Basics
 import Foundation
 
 /// What a profile was taken of and how (saved as JSON beside the folded stacks).
-public struct ProfileMetadata: Codable, Sendable {
+public struct ProfileMetadata: Codable, Sendable, RecordsItsCommand {
     /// When the profile was taken (ISO 8601, UTC).
     public var date: String
     /// The command line that produced it.
@@ -56,7 +57,10 @@ public struct ProfileMetadata: Codable, Sendable {
 
 /// The JSON document of `workbench profile --json`.
 public struct ProfileReport: Codable, Sendable {
+    public static let currentSchema = 1
     public struct FoldedLine: Codable, Sendable { public var stack: [String]; public var count: Int }
+    /// Nil in files written before it was added.
+    public var schema: Int? = ProfileReport.currentSchema
     public var metadata: ProfileMetadata
     public var flat: [FlatRow]
     public var ops: [OpShareRow]?
@@ -79,11 +83,7 @@ public struct ProfileReport: Codable, Sendable {
         }
     }
 
-    public func json() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try e.encode(self)
-    }
+    public func json() throws -> Data { try ToolJSON.data(self) }
 }
 
 public enum ProfileStore {
@@ -101,9 +101,7 @@ public enum ProfileStore {
         var k = 2
         while FileManager.default.fileExists(atPath: base + ".folded") { base = "\(dir)/\(f.string(from: date))-\(metadata.backend)-\(k)"; k += 1 }
         try Folded.write(profile, to: base + ".folded")
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try e.encode(metadata).write(to: URL(fileURLWithPath: base + ".json")) }
+        do { try ToolJSON.data(metadata).write(to: URL(fileURLWithPath: base + ".json")) }
         catch { throw ProfilingError("cannot write \(base).json: \(error.localizedDescription)") }
         return (base + ".folded", base + ".json")
     }

@@ -1,5 +1,6 @@
 // Views of one StackProfile: the call tree (flame-style text), the flat top-N (pprof's columns), the op view
 // (sampled shares next to an instrumented timer), and the differential report of two profiles.
+import Basics
 import Foundation
 
 /// The call tree of a profile: every node counts the samples whose stack passes through it (total) and
@@ -259,9 +260,8 @@ public enum Reports {
 
     /// The JSON of `workbench profile --diff --json`: both names and sample counts, the `top` rows of `diff`.
     public static func diffJSON(_ a: StackProfile, _ b: StackProfile, nameA: String, nameB: String, top: Int) throws -> Data {
-        struct DiffJSON: Codable { var a: String; var b: String; var samplesA: Int; var samplesB: Int; var frames: [DiffRow] }
-        let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try e.encode(DiffJSON(a: nameA, b: nameB, samplesA: a.total, samplesB: b.total, frames: Array(diff(a, b).prefix(top))))
+        struct DiffJSON: Codable { var schema = 1; var a: String; var b: String; var samplesA: Int; var samplesB: Int; var frames: [DiffRow] }
+        return try ToolJSON.data(DiffJSON(a: nameA, b: nameB, samplesA: a.total, samplesB: b.total, frames: Array(diff(a, b).prefix(top))))
     }
 
     /// `s` padded with spaces to `w` characters.

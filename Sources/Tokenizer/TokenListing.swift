@@ -27,22 +27,18 @@ public struct TokenListing: Codable, Equatable, Sendable {
     }
 
     public var schema: Int
-    public var tool: String
-    public var command: String
     public var tokenizer: String
     public var vocabularySize: Int
     public var count: Int
     public var tokens: [Token]
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, command, tokenizer, vocabularySize = "vocabulary_size", count, tokens
+        case schema, tokenizer, vocabularySize = "vocabulary_size", count, tokens
     }
 
     /// The listing of `ids` under `tokenizer` (ids must be in the vocabulary).
-    public init(ids: [Int32], tokenizer: GPT2Tokenizer, command: String = "tokenize") throws {
+    public init(ids: [Int32], tokenizer: GPT2Tokenizer) throws {
         schema = TokenListing.currentSchema
-        tool = "workbench"
-        self.command = command
         self.tokenizer = tokenizer.path
         vocabularySize = tokenizer.vocabularySize
         count = ids.count

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bench
+import Basics
 import Foundation
 import GPT2
 import Kernels
@@ -76,8 +77,7 @@ extension Workbench {
                 print("accuracy of \(output) (\(candidate.options.summary)) against \(input) (\(reference.options.summary)):")
                 print("  " + acc.summary)
                 if let path = checkJson {
-                    let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    do { try enc.encode(acc).write(to: URL(fileURLWithPath: path)) }
+                    do { try ToolJSON.data(acc).write(to: URL(fileURLWithPath: path)) }
                     catch { throw WorkbenchError("cannot write \(path): \(error.localizedDescription)") }
                 }
             }

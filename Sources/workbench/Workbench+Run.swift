@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bench
+import Basics
 import Foundation
 import GPT2
 import Kernels
@@ -96,8 +97,7 @@ extension Workbench {
                 note(summary)
             }
             if let path = timingsJson {
-                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                do { try enc.encode(report).write(to: URL(fileURLWithPath: path)) }
+                do { try ToolJSON.data(report).write(to: URL(fileURLWithPath: path)) }
                 catch { throw WorkbenchError("cannot write timings to \(path): \(error.localizedDescription)") }
             }
         }

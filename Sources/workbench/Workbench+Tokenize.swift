@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Tokenizer
 
@@ -41,8 +42,7 @@ extension Workbench {
             }
             let ids = try tok.encode(input)
             if json {
-                let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try enc.encode(TokenListing(ids: ids, tokenizer: tok)), as: UTF8.self))
+                print(try ToolJSON.string(TokenListing(ids: ids, tokenizer: tok)))
             } else {
                 FileHandle.standardOutput.write(Tokenize.line(ids))
             }

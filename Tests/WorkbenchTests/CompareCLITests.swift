@@ -11,7 +11,10 @@ final class CompareCLITests: XCTestCase {
             var maxAbsError: Double?; var maxRelError: Double?; var tokens: [Int32]?
             var gflops: Double?; var percentOfPeak: Double?; var gbs: Double?
         }
-        struct Summary: Decodable { var count: Int; var median: Double; var min: Double; var p90: Double; var mad: Double }
+        struct Summary: Decodable {
+            var count: Int; var median: Double; var min: Double; var p90: Double; var mad: Double
+            enum CodingKeys: String, CodingKey { case count, median = "medianNs", min = "minNs", p90 = "p90Ns", mad = "madNs" }
+        }
         struct MannWhitney: Decodable { var p: Double; var method: String }
         struct Comparison: Decodable {
             var a: Summary; var b: Summary; var ratio: Double; var ratioLow: Double?; var ratioHigh: Double?

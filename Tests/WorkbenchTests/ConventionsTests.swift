@@ -43,4 +43,37 @@ final class ConventionsTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(examples.count, 2, "\(v.name): --help needs two or three examples")
         }
     }
+    /// Every JSON the tool writes carries `schema`, `tool` and `command`, and no timing key without its unit.
+    func testEveryJSONCarriesSchemaToolCommandAndUnits() throws {
+        let model = try Fixtures.shared.checkpoint(.tiny)
+        let timings = Fixtures.shared.path("conventions-timings.json")
+        let runs: [(String, [String], String?)] = [
+            ("kernels", ["kernels", "--json"], nil),
+            ("kernels --time", ["kernels", "--time", "--budget", "0.01", "--mm", "2,64,64", "--variants", "naive,simd", "--json"], nil),
+            ("compare", ["compare", "matmul:naive", "matmul:simd", "--shape", "2,32,32", "--runs", "3", "--json"], nil),
+            ("compare --engine", ["compare", "--model", model, "--engine", "threads=1", "--engine", "threads=2", "--runs", "2", "--n", "4", "--json"], nil),
+            ("scale", ["scale", "--model", model, "--t", "4", "--max-threads", "1", "--runs", "1", "--no-pin-comparison", "--json"], nil),
+            ("profile", ["profile", "--model", model, "--duration", "0.3", "--json"], nil),
+            ("run --timings-json", ["run", "--model", model, "--timings-json", timings, "1", "2"], timings),
+        ]
+        let unitless: Set<String> = ["median", "min", "max", "mean", "p90", "mad", "time", "duration", "elapsed", "seconds_"]
+        func walk(_ o: Any, _ path: String, _ label: String) {
+            if let d = o as? [String: Any] {
+                for (k, v) in d {
+                    XCTAssertFalse(unitless.contains(k), "\(label): \(path)\(k) has no unit in its name")
+                    walk(v, path + k + ".", label)
+                }
+            } else if let a = o as? [Any] { for v in a { walk(v, path + "[].", label) } }
+        }
+        for (label, args, file) in runs {
+            let r = try Subprocess.workbench(args)
+            XCTAssertEqual(r.status, 0, r.summary)
+            let text = try file.map { try String(contentsOfFile: $0, encoding: .utf8) } ?? r.stdout
+            guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { XCTFail("\(label): not an object"); continue }
+            XCTAssertNotNil(o["schema"], "\(label): no schema")
+            XCTAssertEqual(o["tool"] as? String, "workbench", label)
+            XCTAssertEqual(o["command"] as? String, (["workbench"] + args).joined(separator: " "), label)
+            walk(o, "", label)
+        }
+    }
 }

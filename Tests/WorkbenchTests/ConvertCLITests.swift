@@ -70,7 +70,7 @@ final class ConvertCLITests: XCTestCase {
             XCTAssertLessThanOrEqual(b?["maxRelError"] as? Double ?? 1, b?["tolerance"] as? Double ?? 0, r.summary)
             XCTAssertGreaterThan(b?["tolerance"] as? Double ?? 0, 1e-4, "a lossy format's own tolerance: \(r.summary)")
             let bytes = ["bf16": 64 * 96 * 2, "q8": 64 * 128 / 32 * 34, "q4": 64 * 128 / 32 * 18][f]!
-            let c = obj?["comparison"] as? [String: Any], med = (c?["b"] as? [String: Any])?["median"] as? Double
+            let c = obj?["comparison"] as? [String: Any], med = (c?["b"] as? [String: Any])?["medianNs"] as? Double
             XCTAssertEqual(b?["gbs"] as? Double ?? 0, Double(bytes) / (med ?? 1), accuracy: 1e-6 * Double(bytes) / (med ?? 1), r.summary)
             let text = try Subprocess.workbench(["compare", "matmul:naive", "matmul:\(f)", "--shape", "4,96,64", "--runs", "5"])
             assertSuccess(text)

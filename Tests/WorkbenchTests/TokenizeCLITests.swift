@@ -93,7 +93,7 @@ final class TokenizeCLITests: XCTestCase {
         let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
         XCTAssertEqual(o["schema"] as? Int, 1)
         XCTAssertEqual(o["tool"] as? String, "workbench")
-        XCTAssertEqual(o["command"] as? String, "tokenize")
+        XCTAssertEqual(o["command"] as? String, "workbench tokenize --tokenizer \(tiny) --json -- abcé")
         XCTAssertEqual(o["tokenizer"] as? String, tiny)
         XCTAssertEqual(o["vocabulary_size"] as? Int, 267)
         XCTAssertEqual(o["count"] as? Int, 2)
