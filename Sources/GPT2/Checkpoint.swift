@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The shape of a GPT-2 model, as stored in an llm.c checkpoint header.
@@ -142,26 +143,13 @@ public final class Checkpoint: @unchecked Sendable {
     /// Opens, validates and maps `path` (`paging`: how, default `$WORKBENCH_PAGING` — lazy, onTouch or
     /// populate — else `.lazy`). Throws `CheckpointError` with a one-line reason.
     public init(path: String, paging: CheckpointPaging? = nil) throws {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let start = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        let start = monotonicNanos()
         let paging = paging ?? ProcessInfo.processInfo.environment["WORKBENCH_PAGING"].flatMap(CheckpointPaging.init(rawValue:)) ?? .lazy
         self.path = path
-        // O_NONBLOCK: a FIFO or device must be refused below, not block open(2) forever.
-        let fd = open(path, O_RDONLY | O_NONBLOCK)
-        if fd < 0 { throw CheckpointError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw CheckpointError(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw CheckpointError(path: path, "is a directory, not a checkpoint") }
-        if (st.st_mode & S_IFMT) != S_IFREG { throw CheckpointError(path: path, "is not a regular file, not a checkpoint") }
-        let size = Int(st.st_size)
-        if size < CheckpointFormat.headerBytes {
-            throw CheckpointError(path: path, "file is truncated: \(size) bytes, shorter than the 1024-byte header")
-        }
-        var header = [Int32](repeating: 0, count: CheckpointFormat.headerInts)
-        let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, CheckpointFormat.headerBytes, 0) }
-        if got != CheckpointFormat.headerBytes { throw CheckpointError(path: path, "cannot read the header") }
+        let file = try ModelFileHandle(path: path, kind: "checkpoint", headerBytes: CheckpointFormat.headerBytes, headerName: "1024-byte header")
+        defer { close(file.fd) }
+        let (fd, size) = (file.fd, file.size)
+        let header = file.header.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
         (config, version) = try CheckpointFormat.parse(header: header, fileSize: size, path: path)
         let flags = MAP_PRIVATE | (paging == .populate ? MAP_POPULATE : 0)
         guard let m = mmap(nil, size, PROT_READ, flags, fd, 0), m != MAP_FAILED else {
@@ -171,12 +159,38 @@ public final class Checkpoint: @unchecked Sendable {
         mapping = m
         mappedBytes = size
         parameters = UnsafePointer((m + CheckpointFormat.headerBytes).assumingMemoryBound(to: Float.self))
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        loadNanos = (UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)) &- start
+        loadNanos = monotonicNanos() &- start
     }
 
     deinit { munmap(mapping, mappedBytes) }
 
     /// Bytes of parameters (what one forward pass streams from memory, roughly).
     public var parameterBytes: Int { config.parameterCount * 4 }
+}
+
+/// A model file opened for validation and mapping: a regular file (a FIFO or device is refused, never
+/// blocks open(2): O_NONBLOCK) at least `headerBytes` long, its header read. The caller closes `fd`.
+struct ModelFileHandle {
+    let fd: Int32
+    let size: Int
+    let header: [UInt8]
+
+    /// `kind` names what the file should be in the messages ("checkpoint", "model file").
+    init(path: String, kind: String, headerBytes: Int, headerName: String) throws {
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
+        if fd < 0 { throw CheckpointError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
+        var ok = false
+        defer { if !ok { close(fd) } }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw CheckpointError(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw CheckpointError(path: path, "is a directory, not a \(kind)") }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw CheckpointError(path: path, "is not a regular file, not a \(kind)") }
+        let size = Int(st.st_size)
+        if size < headerBytes { throw CheckpointError(path: path, "file is truncated: \(size) bytes, shorter than the \(headerName)") }
+        var header = [UInt8](repeating: 0, count: headerBytes)
+        let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, headerBytes, 0) }
+        if got != headerBytes { throw CheckpointError(path: path, "cannot read the header") }
+        self.fd = fd; self.size = size; self.header = header
+        ok = true
+    }
 }

@@ -64,21 +64,11 @@ public final class ModelFile: @unchecked Sendable {
     public init(path: String) throws {
         let start = monotonicNanos()
         self.path = path
-        let fd = open(path, O_RDONLY | O_NONBLOCK)
-        if fd < 0 { throw CheckpointError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw CheckpointError(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw CheckpointError(path: path, "is a directory, not a model file") }
-        if (st.st_mode & S_IFMT) != S_IFREG { throw CheckpointError(path: path, "is not a regular file, not a model file") }
-        let size = Int(st.st_size)
-        if size < ModelFile.headerBytes {
-            throw CheckpointError(path: path, "file is truncated: \(size) bytes, shorter than the \(ModelFile.headerBytes)-byte header of a converted model file")
-        }
-        var header = [UInt8](repeating: 0, count: ModelFile.headerBytes)
-        let got = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, ModelFile.headerBytes, 0) }
-        if got != ModelFile.headerBytes { throw CheckpointError(path: path, "cannot read the header") }
-        let parsed = try ModelFile.parse(header: header, fileSize: size, path: path)
+        let file = try ModelFileHandle(path: path, kind: "model file", headerBytes: ModelFile.headerBytes,
+                                       headerName: "\(ModelFile.headerBytes)-byte header of a converted model file")
+        defer { close(file.fd) }
+        let (fd, size) = (file.fd, file.size)
+        let parsed = try ModelFile.parse(header: file.header, fileSize: size, path: path)
         (config, format, tensors) = (parsed.config, parsed.format, parsed.tensors)
         fileSize = size
         guard let m = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), m != MAP_FAILED else {
