@@ -4,6 +4,7 @@
 # loop on one core), then CAL `workbench gate --calibrate` runs (the last CALHOG beside the hog).
 # One line per run: exit status, verdict, counts, seconds, load. Per-run reports: $OUT/trial-K.json, cal-K.json.
 # usage: Tools/gate_trials.sh [N=20] [HOG=10] [CAL=3] [CALHOG=2] [REV=HEAD]   (release build first)
+#   GATE_ARGS="--quick": the tests' suite instead of CI's full one (seconds a round instead of ~35 s)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20}; HOG=${2:-10}; CAL=${3:-3}; CALHOG=${4:-2}; REV=${5:-HEAD}
@@ -29,7 +30,7 @@ PY
 for k in $(seq 1 "$N"); do
     [ "$k" -gt $((N - HOG)) ] && [ -z "$hog" ] && start_hog
     t0=$SECONDS
-    $W gate --against "$REV" --report-json "$OUT/trial-$k.json" > "$OUT/trial-$k.txt" 2> "$OUT/trial-$k.err"
+    $W gate --against "$REV" ${GATE_ARGS:-} --report-json "$OUT/trial-$k.json" > "$OUT/trial-$k.txt" 2> "$OUT/trial-$k.err"
     rc=$?
     load=$(grep -m1 -o "during.*" "$OUT/trial-$k.txt" | cut -c1-120)
     echo "trial $k$([ -n "$hog" ] && echo " (hog)"): exit $rc, $((SECONDS - t0)) s, $(summary "$OUT/trial-$k.json"); $load"
@@ -38,7 +39,7 @@ stop_hog
 for k in $(seq 1 "$CAL"); do
     [ "$k" -gt $((CAL - CALHOG)) ] && [ -z "$hog" ] && start_hog
     t0=$SECONDS
-    $W gate --calibrate --report-json "$OUT/cal-$k.json" > "$OUT/cal-$k.txt" 2> "$OUT/cal-$k.err"
+    $W gate --calibrate ${GATE_ARGS:-} --report-json "$OUT/cal-$k.json" > "$OUT/cal-$k.txt" 2> "$OUT/cal-$k.err"
     rc=$?
     echo "calibrate $k$([ -n "$hog" ] && echo " (hog)"): exit $rc, $((SECONDS - t0)) s, $(grep -h "smallest slowdown caught" "$OUT/cal-$k.txt")"
     grep -E "^\s*(control|\+[0-9]+%)" "$OUT/cal-$k.txt" | head -6 | sed 's/^/    /'
