@@ -42,5 +42,5 @@ for k in $(seq 1 "$CAL"); do
     $W gate --calibrate ${GATE_ARGS:-} --report-json "$OUT/cal-$k.json" > "$OUT/cal-$k.txt" 2> "$OUT/cal-$k.err"
     rc=$?
     echo "calibrate $k$([ -n "$hog" ] && echo " (hog)"): exit $rc, $((SECONDS - t0)) s, $(grep -h "smallest slowdown caught" "$OUT/cal-$k.txt")"
-    grep -E "^\s*(control|\+[0-9]+%)" "$OUT/cal-$k.txt" | head -6 | sed 's/^/    /'
+    grep -E "^ *[0-9]+%" "$OUT/cal-$k.txt" | cut -c1-160 | sed "s/^/    /"
 done

@@ -371,14 +371,18 @@ public final class ModelWeights: @unchecked Sendable {
 
     /// Bytes of weights a forward pass streams as stored: the matmul weights in their formats plus the fp32
     /// tensors other than wte (of which only T rows are read).
-    public var streamedBytes: Int {
+    public var streamedBytes: Int { streamedBytes(formats: [:]) }
+
+    /// The same when the engine reads site s's weights in `formats[s]` (its variant's format: a q8 variant over an
+    /// llm.c file reads q8 bytes); sites not named read the format stored.
+    public func streamedBytes(formats: [MatmulSite: WeightFormat]) -> Int {
         let c = config
         var total = 0
         for site in MatmulSite.allCases where site != .lmhead {
             let (oc, cc) = site.shape(c)
-            total += c.L * format.bytes(rows: oc, cols: cc)
+            total += c.L * (formats[site] ?? format).bytes(rows: oc, cols: cc)
         }
-        total += lmheadFormat.bytes(rows: c.Vp, cols: c.C)
+        total += (formats[.lmhead] ?? lmheadFormat).bytes(rows: c.Vp, cols: c.C)
         return total + (c.parameterCount - c.Vp * c.C - c.L * 12 * c.C * c.C) * 4
     }
 

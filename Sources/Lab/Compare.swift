@@ -206,18 +206,19 @@ public enum Comparisons {
         var a = CompareReport.Side(spec: oa.summary, threads: oa.threads, correct: true, tokens: tokA)
         var b = CompareReport.Side(spec: ob.summary, threads: ob.threads, correct: lossy || tokA == tokB, tokens: tokB)
         let passes = request.n - request.prompt.count
-        let modelBytes = Double(weights.streamedBytes)
+        // each side's bytes: the weights in the formats its variants read
+        let bytesA = Double(weights.streamedBytes(formats: oa.weightFormats)), bytesB = Double(weights.streamedBytes(formats: ob.weightFormats))
         var comparison: Comparison?
         if b.correct {
             let samples = Runner(options: runner).run([
                 Benchmark(name: "A", setUp: { gpt.configure(oa) }) { _ = try? gpt.generate(request) },
                 Benchmark(name: "B", setUp: { gpt.configure(ob) }) { _ = try? gpt.generate(request) },
             ], progress: progress)
-            a.measured(samples[0], flops: nil, bytes: modelBytes * Double(passes), machine: machine)
-            b.measured(samples[1], flops: nil, bytes: modelBytes * Double(passes), machine: machine)
+            a.measured(samples[0], flops: nil, bytes: bytesA * Double(passes), machine: machine)
+            b.measured(samples[1], flops: nil, bytes: bytesB * Double(passes), machine: machine)
             comparison = Comparison(a: samples[0], b: samples[1])
         }
-        let title = "engine: generate n=\(request.n) from prompt \(request.prompt.map(String.init).joined(separator: " ")) (\(passes) forward passes, weights \(mebibytes(modelBytes)) each)"
+        let title = "engine: generate n=\(request.n) from prompt \(request.prompt.map(String.init).joined(separator: " ")) (\(passes) forward passes, weights \(mebibytes(bytesA))\(bytesB != bytesA ? " (A), \(mebibytes(bytesB)) (B)" : "") each)"
         var report = CompareReport(kind: "engine", title: title, shape: ["n": request.n, "prompt": request.prompt.count, "forwardPasses": passes],
                                    site: nil, tolerance: 0, threads: oa.threads, a: a, b: b, wrong: !b.correct,
                                    comparison: comparison, runner: comparison == nil ? nil : runner, weights: nil, machine: machine)

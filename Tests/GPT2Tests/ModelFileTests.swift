@@ -152,6 +152,24 @@ final class ModelFileTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// Every format is bit-reproducible: a converted file generates the same tokens (and logits) on 1, 2 and 3
+    /// threads, with and without the KV cache (T < 16: one order).
+    func testEveryFormatGivesTheSameTokensOnEveryThreadCount() throws {
+        for f in WeightFormat.allCases {
+            let weights = try loadModelFile(try converted(f, Self.odd))
+            var streams: Set<[Int32]> = []
+            for threads in [1, 2, 3] {
+                for kv in [true, false] {
+                    let o = EngineOptions(matmul: MatmulVariants.named(MatmulVariants.defaultName)!, attention: AttentionVariants.named("online")!,
+                                          threads: threads, timers: false)
+                    let m = GPT2Model(weights: weights, options: weights.nativeOptions(o))
+                    streams.insert(try m.generate(try GenerationRequest(prompt: [3, 1, 4], n: 14, kvCache: kv, config: weights.config)))
+                }
+            }
+            XCTAssertEqual(streams.count, 1, "\(f): \(streams)")
+        }
+    }
+
     /// Accuracy of each format against the f32 model on the tiny synthetic model: the tolerances Notes/formats.md states.
     func testAccuracyAgainstF32WithinTheStatedTolerances() throws {
         let ck = try checkpoint()

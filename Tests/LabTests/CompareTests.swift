@@ -103,6 +103,7 @@ final class CompareTests: XCTestCase {
             XCTAssertGreaterThan(acc.logits.top1Agreement, 0.5, format)
             XCTAssertNotNil(r.comparison, "\(format) is timed")
             XCTAssertTrue(r.text.contains("accuracy of B against A"), r.text)
+            XCTAssertTrue(r.title.contains("(B)"), "B's bandwidth counts the bytes of its own format: \(r.title)")
             let json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(r)) as! [String: Any]
             XCTAssertNotNil(json["accuracy"], format)
         }
