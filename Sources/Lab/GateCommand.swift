@@ -171,17 +171,8 @@ public enum GateCommand {
         let suite = try GateSuite(spec: spec, threads: r.threads, slowdowns: slow.map { [Slowdown.defaultMatmul(percent: $0)] } ?? [],
                                   selection: slow == nil ? .all : .calibration, scratch: scratch)
         let t0 = monotonicSeconds()
-        var cases = suite.cases()
-        var availability = suite.availability
-        if slow == nil {
-            if r.instructions {
-                let (c, line) = suite.instructionCase(executable: r.executable)
-                availability.append(line)
-                if let c { cases.append(c) }
-            } else {
-                availability.append("instructions: not tried (--no-instructions)")
-            }
-        }
+        let (cases, availability) = slow == nil ? suite.casesAndAvailability(instructions: r.instructions, executable: r.executable)
+                                                 : (suite.cases(), suite.availability)
         var ms: [GateMeasurement] = []
         for c in cases {
             let (w0, c0) = (monotonicSeconds(), processCPUSeconds())
@@ -198,15 +189,7 @@ public enum GateCommand {
                        log: @escaping (String) -> Void) throws -> GateOutcome {
         let suite = try GateSuite(spec: spec, threads: r.threads, scratch: scratch)
         let t0 = monotonicSeconds()
-        var cases = suite.cases()
-        var availability = suite.availability
-        if r.instructions {
-            let (c, line) = suite.instructionCase(executable: r.executable)
-            availability.append(line)
-            if let c { cases.append(c) }
-        } else {
-            availability.append("instructions: not tried (--no-instructions)")
-        }
+        let (cases, availability) = suite.casesAndAvailability(instructions: r.instructions, executable: r.executable)
         let root = GateGit.root(of: r.directory).path
         let commit = root.flatMap { Provenance.gitHead(directory: $0) }
         var warnings: [String] = []
@@ -320,15 +303,7 @@ public enum GateCommand {
             suite = try GateSuite(spec: spec, threads: r.threads, scratch: scratch)
             notes.append("the machine is busy (\(before.text)): \(spec.rounds) rounds per shape and \(retries) re-measurements; thresholds unchanged")
         }
-        var cases = suite.cases()
-        var availability = suite.availability
-        if r.instructions {
-            let (c, line) = suite.instructionCase(executable: r.executable)
-            availability.append(line)
-            if let c { cases.append(c) }
-        } else {
-            availability.append("instructions: not tried (--no-instructions)")
-        }
+        let (cases, availability) = suite.casesAndAvailability(instructions: r.instructions, executable: r.executable)
         let t0 = monotonicSeconds()
         let s0 = MachineLoad.snapshot()
         var report = try GateSession.run(cases: cases, baseline: baseline, baselinePath: path, environment: environment(threads: r.threads),
@@ -349,7 +324,7 @@ public enum GateCommand {
         let built = monotonicSeconds() - t0
         // Instruction counts only where a counter works (tried once, with this binary).
         var instructions = r.instructions
-        var instructionLine = "instructions: not tried (--no-instructions)"
+        var instructionLine = GateSuite.instructionsNotTried
         if instructions {
             let probe = try GateSuite(spec: .quick, threads: 1, scratch: scratch + "/probe")
             let (c, line) = probe.instructionCase(executable: r.executable)

@@ -535,6 +535,17 @@ public struct GateSuite {
 
     // MARK: instructions
 
+    /// The availability line of a run made with `--no-instructions`.
+    public static let instructionsNotTried = "instructions: not tried (--no-instructions)"
+
+    /// Every case, plus the instruction-count case when `instructions` asks for it and a counter works here, and
+    /// the availability lines that say which families were measured.
+    public func casesAndAvailability(instructions: Bool, executable: String) -> ([GateCase], [String]) {
+        guard instructions else { return (cases(), availability + [GateSuite.instructionsNotTried]) }
+        let (c, line) = instructionCase(executable: executable)
+        return (cases() + (c.map { [$0] } ?? []), availability + [line])
+    }
+
     /// The instruction-count case, if perf or callgrind can count `executable run ...` here (tried once now),
     /// and the line saying so. `executable`: a workbench binary (the CLI passes its own).
     public func instructionCase(executable: String) -> (GateCase?, String) {
