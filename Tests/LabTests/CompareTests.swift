@@ -70,11 +70,16 @@ final class CompareTests: XCTestCase {
         XCTAssertTrue(bad.wrong); XCTAssertFalse(bad.b.correct); XCTAssertNil(bad.comparison)
     }
 
-    func testEnginesOnATinyModel() throws {
-        let path = FileManager.default.temporaryDirectory.path + "/lab-compare-\(getpid()).bin"
+    /// The tiny synthetic model, mapped (its file is removed at once: the mapping outlives it).
+    private func tinyWeights(_ name: String) throws -> ModelWeights {
+        let path = FileManager.default.temporaryDirectory.path + "/\(name)-\(getpid()).bin"
         try SyntheticCheckpoint.write(to: path, config: .tiny)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let weights = try loadModelFile(path)
+        return try loadModelFile(path)
+    }
+
+    func testEnginesOnATinyModel() throws {
+        let weights = try tinyWeights("lab-compare")
         var base = EngineSpec.defaults(threads: 1); base.timers = false
         let request = try GenerationRequest(prompt: [1, 2], n: 6, config: weights.config)
         let r = try Comparisons.engines(try EngineSpec.parse("", base: base), try EngineSpec.parse("matmul=naive,threads=2", base: base),
@@ -88,10 +93,7 @@ final class CompareTests: XCTestCase {
 
     /// A lossy side is not held to A's tokens: its accuracy against A is reported beside the timing.
     func testALossyEngineReportsItsAccuracy() throws {
-        let path = FileManager.default.temporaryDirectory.path + "/lab-compare-lossy-\(getpid()).bin"
-        try SyntheticCheckpoint.write(to: path, config: .tiny)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let weights = try loadModelFile(path)
+        let weights = try tinyWeights("lab-compare-lossy")
         var base = EngineSpec.defaults(threads: 1); base.timers = false
         let request = try GenerationRequest(prompt: [1, 2], n: 12, config: weights.config)
         for format in ["bf16", "q8", "q4"] {
