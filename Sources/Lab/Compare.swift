@@ -191,7 +191,7 @@ public enum Comparisons {
         gpt.configure(ob)
         let lossy = oa.weightFormats != ob.weightFormats
         var accuracy: ModelAccuracy?
-        var tokB: [Int32]
+        let tokB: [Int32]
         do { tokB = try gpt.generate(request) } catch let e as GenerationError where lossy {
             throw GenerationError("B (\(ob.summary)): \(e)")
         }
@@ -200,8 +200,6 @@ public enum Comparisons {
             let sequence = accuracySequence(min(accuracyLength, weights.config.maxT - 1), vocabulary: weights.config.V)
             accuracy = try ModelAccuracyRun.measure(reference: reference, candidate: gpt, sequence: sequence, greedyPrompt: request.prompt,
                                                     greedy: request.n - request.prompt.count)
-            gpt.configure(ob)
-            tokB = try gpt.generate(request)
         }
         var a = CompareReport.Side(spec: oa.summary, threads: oa.threads, correct: true, tokens: tokA)
         var b = CompareReport.Side(spec: ob.summary, threads: ob.threads, correct: lossy || tokA == tokB, tokens: tokB)
