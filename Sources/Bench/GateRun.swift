@@ -6,9 +6,13 @@ import Foundation
 /// One group of metrics measured together (e.g. every matmul variant on one shape, interleaved, or one
 /// generation workload). `measure` may be called again to re-measure a failing metric of the group.
 public struct GateCase {
+    /// A short stable name ("matmul-T64", "gen-tiny"): what the A/B's child protocol selects cases by.
+    public var key: String
     public var name: String
     public var measure: () throws -> [GateMeasurement]
-    public init(name: String, measure: @escaping () throws -> [GateMeasurement]) { self.name = name; self.measure = measure }
+    public init(key: String? = nil, name: String, measure: @escaping () throws -> [GateMeasurement]) {
+        self.key = key ?? name; self.name = name; self.measure = measure
+    }
 }
 
 /// How a gate run compared.

@@ -62,7 +62,8 @@ public struct GateCalibration: Codable, Equatable, Sendable {
             let r0 = monotonicSeconds()
             for i in order {
                 let a = MachineLoad.snapshot()
-                if i < 0 { baseRounds.append(try base.measure(round: k)) } else { levelRounds[i].append(try levels[i].measure(round: k)) }
+                if i < 0 { baseRounds.append(try base.measure(round: k, cases: nil).measurements) }
+                else { levelRounds[i].append(try levels[i].measure(round: k, cases: nil).measurements) }
                 loads.append(MachineLoad.summary(from: a, to: MachineLoad.snapshot()))
             }
             let l = MachineLoad.combine(Array(loads.suffix(order.count)))

@@ -2,12 +2,14 @@
 //
 //   round 1: base, new     round 2: new, base     round 3: base, new ...
 //
-// Each round of a side is one measurement of the whole suite (for the real gate a fresh child process of that
-// side's binary, `gate --measure`, so the process-to-process drift of layout and memory state, the largest noise
-// of a gate metric, is inside the comparison rather than between a baseline and now). Both sides see the same
-// host, load and thermal state, alternately first. The machine's load is read before the run (1 s) and around
-// every measurement; a busy machine gets more rounds, and so does any metric still undecided or regressed after
-// the planned rounds (up to `maxRounds`, within the time budget). Bench's GateABCompare gives the verdicts.
+// Each round of a side is one measurement of the suite (for the real gate a fresh child process of that side's
+// binary, `gate --measure`, so the process-to-process drift of layout and memory state, the largest noise of a
+// gate metric, is inside the comparison rather than between a baseline and now). Both sides see the same host,
+// load and thermal state, alternately first. The machine's load is read before the run (1 s) and around every
+// measurement; a busy machine gets more full rounds. Then every metric still suspected, undecided or regressed
+// gets more rounds (up to `maxRounds`, within the time budget), and those extension rounds measure only the cases
+// that such metrics belong to (`gate --measure --cases`): an undecided attention ratio costs 0.3 s per side and
+// round, not the whole suite's 18 s. Bench's GateABCompare gives the verdicts.
 import Bench
 import Foundation
 
@@ -15,8 +17,8 @@ import Foundation
 public protocol GateSide: AnyObject {
     /// "base 3a96aa2c0d1e", "this build".
     var label: String { get }
-    /// Measures the suite once (round `round`, 0-based).
-    func measure(round: Int) throws -> [GateMeasurement]
+    /// Measures the suite once (round `round`, 0-based): every case, or only those whose keys `cases` lists.
+    func measure(round: Int, cases: [String]?) throws -> GateSideRound
 }
 
 /// A side measured in this process (tests, and anything without a second binary).
@@ -24,7 +26,9 @@ public final class InProcessGateSide: GateSide {
     public let label: String
     let suite: GateSuite
     public init(label: String, suite: GateSuite) { self.label = label; self.suite = suite }
-    public func measure(round: Int) throws -> [GateMeasurement] { try suite.measureOnce() }
+    public func measure(round: Int, cases: [String]?) throws -> GateSideRound {
+        try GateSuite.measure(suite.cases(), keys: cases)
+    }
 }
 
 /// A side measured by a workbench binary through the child protocol (GateProtocol.swift), one process per round.
@@ -79,13 +83,13 @@ public final class ProcessGateSide: GateSide {
         return dst
     }
 
-    public func measure(round: Int) throws -> [GateMeasurement] {
+    public func measure(round: Int, cases: [String]?) throws -> GateSideRound {
         let out = scratch + "/out-\(slot)-round\(round).json", errPath = scratch + "/err-\(slot)-round\(round).txt"
         unlink(out)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try binary())
         p.arguments = GateProtocol.arguments(suite: suite, round: round, jsonOut: out, threads: threads,
-                                             instructions: instructions, calibrationSlowdown: calibrationSlowdown)
+                                             instructions: instructions, cases: cases, calibrationSlowdown: calibrationSlowdown)
         var env = ProcessInfo.processInfo.environment
         env["WORKBENCH_GATE_PAD"] = ProcessGateSide.padding(round: round)
         p.environment = env
@@ -121,34 +125,42 @@ public final class ProcessGateSide: GateSide {
             try? FileManager.default.copyItem(atPath: out, toPath: name)
         }
         unlink(out); unlink(errPath)
-        return file.measurements
+        return GateSideRound(measurements: file.measurements, cases: file.cases)
     }
 }
 
 /// How many rounds an A/B measures.
 public struct GateABPlan: Codable, Equatable, Sendable {
-    /// Rounds per side on a quiet machine.
+    /// Full rounds per side on a quiet machine.
     public var rounds: Int
-    /// Rounds per side when the machine is busy (before or during).
+    /// Full rounds per side when the machine is busy (before or during).
     public var busyRounds: Int
-    /// The most rounds per side, extensions for undecided or regressed metrics included.
+    /// The most rounds per side of any metric, extension rounds included.
     public var maxRounds: Int
-    /// Rounds added per extension.
+    /// Rounds added per extension, at least (and at least a quarter of the rounds so far).
     public var step: Int
-    /// No extension starts after this many seconds of measuring.
+    /// No extension starts that would end after this many seconds of measuring (its cost estimated from the
+    /// cases' own times in the last rounds).
     public var budgetSeconds: Double
 
-    public init(rounds: Int = 8, busyRounds: Int = 10, maxRounds: Int = 16, step: Int = 2, budgetSeconds: Double = 780) {
+    public init(rounds: Int, busyRounds: Int, maxRounds: Int, step: Int = 2, budgetSeconds: Double = 780) {
         self.rounds = rounds; self.busyRounds = busyRounds; self.maxRounds = maxRounds; self.step = step
         self.budgetSeconds = budgetSeconds
+    }
+
+    /// `rounds` full rounds (busy: 2 more); undecided metrics up to 8x as many (at most 64), extensions of at least
+    /// 2 rounds and a quarter of those so far.
+    public init(rounds: Int = 8) {
+        self.init(rounds: rounds, busyRounds: rounds + 2, maxRounds: max(rounds + 2, min(64, 8 * rounds)), step: 2)
     }
 }
 
 /// What an A/B run measured.
 public struct GateABRun {
-    /// base[k], new[k]: round k's measurements.
+    /// base[k], new[k]: round k's measurements (every case in the first `fullRounds`, then the extensions' cases).
     public var base: [[GateMeasurement]] = []
     public var new: [[GateMeasurement]] = []
+    public var fullRounds = 0
     public var loadBefore: LoadSummary?
     /// Per measurement (both sides), the load while it ran.
     public var loads: [LoadSummary] = []
@@ -167,48 +179,82 @@ public enum GateAB {
         let t0 = monotonicSeconds()
         let before = MachineLoad.sample(seconds: 1)
         run.loadBefore = before
-        var target = before.busy ? plan.busyRounds : plan.rounds
-        if before.busy { run.notes.append("the machine is busy (\(before.text)): \(plan.busyRounds) rounds per side instead of \(plan.rounds)") }
-        var roundSeconds: [Double] = []
+        var full = before.busy ? plan.busyRounds : plan.rounds
+        if before.busy { run.notes.append("the machine is busy (\(before.text)): \(plan.busyRounds) full rounds per side instead of \(plan.rounds)") }
+        var target = full
+        // From the children's records: which case measured each metric, and each case's seconds (both sides, latest).
+        var caseOf: [String: String] = [:]
+        var caseOrder: [String] = []
+        var caseSeconds: [String: [Double]] = [:]
+        var overhead = 0.0   // per round, the seconds not spent in cases (process starts, set-up, files)
+        var selected: [String]? = nil
+        struct Extension { var from: Int; var to: Int; var cases: [String]; var open: Int; var names: String }
+        var extensions: [Extension] = []
         var k = 0
         while true {
             while k < target {
+                let keys = k < full ? nil : selected
                 let r0 = monotonicSeconds()
                 let order: [GateSide] = k % 2 == 0 ? [base, new] : [new, base]
                 var parts: [String] = []
-                for side in order {
+                var inCases = 0.0
+                for (i, side) in order.enumerated() {
                     let a = MachineLoad.snapshot()
                     let s0 = monotonicSeconds()
-                    let ms = try side.measure(round: k)
+                    let got = try side.measure(round: k, cases: keys)
                     let load = MachineLoad.summary(from: a, to: MachineLoad.snapshot())
                     run.loads.append(load)
-                    if side === base { run.base.append(ms) } else { run.new.append(ms) }
+                    if side === base { run.base.append(got.measurements) } else { run.new.append(got.measurements) }
+                    for c in got.cases {
+                        if caseSeconds[c.key] == nil { caseOrder.append(c.key) }
+                        var pair = caseSeconds[c.key] ?? [0, 0]
+                        pair[i] = c.seconds
+                        caseSeconds[c.key] = pair
+                        inCases += c.seconds
+                        for m in c.metrics { caseOf[m] = c.key }
+                    }
                     parts.append(String(format: "%@ %.1f s", side.label, monotonicSeconds() - s0))
                 }
-                roundSeconds.append(monotonicSeconds() - r0)
+                if keys == nil { overhead = max(0, monotonicSeconds() - r0 - inCases) }
                 let l = MachineLoad.combine(Array(run.loads.suffix(2)))
-                log("gate: round \(k + 1) of \(target): \(parts.joined(separator: ", "))\(l.map { "; \($0.text)" } ?? "")")
+                let what = keys.map { " (\($0.joined(separator: ", ")))" } ?? ""
+                log("gate: round \(k + 1) of \(target)\(what): \(parts.joined(separator: ", "))\(l.map { "; \($0.text)" } ?? "")")
                 k += 1
             }
-            if let during = run.loadDuring, during.busy, target < plan.busyRounds {
-                run.notes.append("the machine became busy while measuring (\(during.text)): \(plan.busyRounds) rounds per side instead of \(target)")
-                target = plan.busyRounds
+            if selected == nil, let during = run.loadDuring, during.busy, full < plan.busyRounds {
+                run.notes.append("the machine became busy while measuring (\(during.text)): \(plan.busyRounds) full rounds per side instead of \(full)")
+                full = plan.busyRounds
+                target = full
                 continue
             }
             run.rows = GateABCompare.rows(base: run.base, new: run.new, reference: reference, policy: policy)
             let open = run.rows.filter { $0.needsMoreRounds(policy) }
-            let perRound = roundSeconds.reduce(0, +) / Double(max(1, roundSeconds.count))
-            let elapsed = monotonicSeconds() - t0
             guard !open.isEmpty, k < plan.maxRounds else { break }
-            guard elapsed + perRound * Double(plan.step) <= plan.budgetSeconds else {
+            // Only the cases of the open metrics (all of them if a metric's case is not known).
+            let wanted = Set(open.map { caseOf[$0.name] })
+            let keys: [String]? = wanted.contains(nil) ? nil : caseOrder.filter { wanted.contains($0) }
+            let perRound = overhead + (keys ?? caseOrder).reduce(0) { $0 + (caseSeconds[$1]?.reduce(0, +) ?? 0) }
+            let next = min(plan.maxRounds, k + max(plan.step, k / 4))
+            let elapsed = monotonicSeconds() - t0
+            guard elapsed + perRound * Double(next - k) <= plan.budgetSeconds else {
                 run.notes.append(String(format: "%d metric%@ suspected or undecided after %d rounds; no more rounds: the time budget (%.0f s) would be exceeded", open.count, open.count == 1 ? "" : "s", k, plan.budgetSeconds))
                 break
             }
-            let next = min(plan.maxRounds, k + plan.step)
             let names = open.prefix(3).map(\.name).joined(separator: ", ") + (open.count > 3 ? ", ..." : "")
-            run.notes.append("after \(k) rounds \(open.count) metric\(open.count == 1 ? " was" : "s were") suspected or undecided (\(names)): measured to \(next) rounds")
-            log("gate: \(open.count) metric\(open.count == 1 ? "" : "s") suspected or undecided after \(k) rounds (\(names)): \(next - k) more rounds")
+            let list = keys ?? ["every case"]
+            if var last = extensions.last, last.cases == list, last.to == k {
+                last.to = next
+                extensions[extensions.count - 1] = last
+            } else {
+                extensions.append(Extension(from: k, to: next, cases: list, open: open.count, names: names))
+            }
+            log("gate: \(open.count) metric\(open.count == 1 ? "" : "s") suspected or undecided after \(k) rounds (\(names)): \(next - k) more rounds of \(list.joined(separator: ", "))")
+            selected = keys
             target = next
+        }
+        run.fullRounds = full
+        for e in extensions {
+            run.notes.append("after \(e.from) rounds \(e.open) metric\(e.open == 1 ? " was" : "s were") suspected or undecided (\(e.names)): rounds \(e.from + 1)-\(e.to) measured \(e.cases.joined(separator: ", "))")
         }
         run.seconds = monotonicSeconds() - t0
         return run

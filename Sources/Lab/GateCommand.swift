@@ -37,6 +37,8 @@ public struct GateRequest: Sendable {
     public var instructions = true
     /// measure (child) only: the calibration part of the suite, the default matmul this many % slower.
     public var calibrationSlowdown: Double?
+    /// measure (child) only: the keys of the cases to measure (nil: every case).
+    public var cases: [String]?
     public var markdown: String?
     public var json: String?
     /// A/B and calibration: keep every child's measurement file in this folder (for analysis).
@@ -72,6 +74,12 @@ public enum GateCommand {
         if let p = r.calibrationSlowdown {
             guard case .measure = r.action else { throw GateInputError("--calibration-slowdown is part of the child protocol: only with --measure (use --calibrate)") }
             guard p.isFinite, (0...1000).contains(p) else { throw GateInputError("--calibration-slowdown must be a percentage in 0...1000, got \(p)") }
+        }
+        if let keys = r.cases {
+            guard case .measure = r.action else { throw GateInputError("--cases is part of the child protocol: only with --measure") }
+            for k in keys where !spec.caseKeys.contains(k) {
+                throw GateInputError("--cases: unknown case '\(k)' (the \(spec.name) suite's: \(spec.caseKeys.joined(separator: ", ")))")
+            }
         }
         if r.against != nil && r.baselineOnly { throw GateInputError("--against and --baseline-only contradict each other (A/B or committed numbers)") }
         if r.action != .compare && (r.against != nil || r.baselineOnly) {
@@ -152,13 +160,6 @@ public enum GateCommand {
         }
     }
 
-    /// CPU seconds of this process so far (all threads).
-    static func processCPUSeconds() -> Double {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
-    }
-
     static func environment(threads: Int) -> BaselineEnvironment {
         BaselineEnvironment(fingerprint: Bench.Machine.fingerprint(), threads: threads, build: GateBaseBuild.configuration)
     }
@@ -173,14 +174,10 @@ public enum GateCommand {
         let t0 = monotonicSeconds()
         let (cases, availability) = slow == nil ? suite.casesAndAvailability(instructions: r.instructions, executable: r.executable)
                                                  : (suite.cases(), suite.availability)
-        var ms: [GateMeasurement] = []
-        for c in cases {
-            let (w0, c0) = (monotonicSeconds(), processCPUSeconds())
-            ms += try c.measure()
-            log(String(format: "gate: %@: %.1f s (%.1f s CPU)", c.name, monotonicSeconds() - w0, processCPUSeconds() - c0))
-        }
+        let measured = try GateSuite.measure(cases, keys: r.cases, log: log)
         let file = GateMeasurementFile(suite: spec.name, round: round, build: GateBaseBuild.configuration, fingerprint: Bench.Machine.fingerprint(),
-                                       availability: availability, calibrationSlowdown: slow, seconds: monotonicSeconds() - t0, measurements: ms)
+                                       availability: availability, calibrationSlowdown: slow, seconds: monotonicSeconds() - t0,
+                                       measurements: measured.measurements, cases: measured.cases)
         try write(try file.encoded(), to: out)
         return GateOutcome(output: "", exitCode: .success)
     }
@@ -348,9 +345,10 @@ public enum GateCommand {
         report.loadBefore = run.loadBefore
         report.loadDuring = run.loadDuring
         let k = run.base.count
+        let extended = k > run.fullRounds ? ", then to \(k) rounds of the cases of suspected or undecided metrics" : ""
         report.notes = [
             "comparison: A/B, this build (\(r.executable)) against base \(rev.text)\(r.against == nil ? ", the baseline's commit" : ""), built in \(GateBaseBuild.folder(rev, root: root)) (\(String(format: "%.0f s", built)))",
-            "rounds: \(k) per side, interleaved (base first in odd rounds), each a fresh `gate --measure` process of a copy of each binary at paths of equal length, the environment padded per round; \(String(format: "%.0f s", run.seconds)) measuring",
+            "rounds: \(run.fullRounds) of the whole suite per side\(extended), interleaved (base first in odd rounds), each a fresh `gate --measure` process of a copy of each binary at paths of equal length, the environment padded per round; \(String(format: "%.0f s", run.seconds)) measuring",
             "correctness: absolute, every round, against \(baseline == nil ? "the base build (no baseline at \(path))" : "the committed baseline \(path)")",
         ] + run.notes
         return try finish(report, r, seconds: monotonicSeconds() - t0)

@@ -2,12 +2,14 @@
 // measure the suite once and hand the numbers back. Both binaries of an A/B speak it:
 //
 //   workbench gate --measure --suite S --round K --json-out FILE [--threads N] [--no-instructions]
-//                  [--calibration-slowdown PERCENT]
+//                  [--cases KEY,KEY...] [--calibration-slowdown PERCENT]
 //
-// measures the suite once (every case, in order; with --calibration-slowdown only the calibration part, with the
-// engine's default matmul doing PERCENT % more of its own work: `--calibrate` uses it on its own binary), writes
-// FILE (a `GateMeasurementFile`, JSON, `schema` "workbench.gate.measurements/1") and exits 0; progress goes to
-// stderr; any failure is one line on stderr and a non-zero exit.
+// measures the suite once (every case, in order; with --cases only the cases of those keys, which the A/B's
+// extension rounds use to re-measure just the cases of undecided metrics; with --calibration-slowdown only the
+// calibration part, with the engine's default matmul doing PERCENT % more of its own work: `--calibrate` uses it
+// on its own binary), writes FILE (a `GateMeasurementFile`, JSON, `schema` "workbench.gate.measurements/2": the
+// measurements, and per case its key, seconds and metric names) and exits 0; progress goes to stderr; any
+// failure is one line on stderr and a non-zero exit.
 //
 // A base revision speaks the protocol when its tree has this file with the same `version`: the parent reads
 // `git show REV:Sources/Lab/GateProtocol.swift` before building anything, and checks `schema` and `version` of
@@ -20,8 +22,9 @@ public enum GateProtocol {
     /// The protocol's version. Bump it when the arguments or the file change incompatibly, or what a metric means
     /// (its shapes, yardsticks or statistics): an A/B of two builds that measure different things under the same
     /// names would report the difference as a regression. 1: the first A/B (2026-12-01, naive yardstick at T=64);
-    /// 2: SIMD yardsticks at compute-bound shapes, ratios to the yardstick's lower quartile, cold copies 2x the LLC.
-    public static let version = 2
+    /// 2: SIMD yardsticks at compute-bound shapes, ratios to the yardstick's lower quartile, cold copies 2x the LLC;
+    /// 3: `--cases`, and the file says which case measured which metric.
+    public static let version = 3
     /// Where this file lives in the repository (the parent looks for it at the base revision).
     public static let sourcePath = "Sources/Lab/GateProtocol.swift"
     /// The line of this file that states the version (parsed from a base revision's copy).
@@ -29,9 +32,10 @@ public enum GateProtocol {
 
     /// The arguments (after the executable) of one child measurement.
     public static func arguments(suite: String, round: Int, jsonOut: String, threads: Int, instructions: Bool,
-                                 calibrationSlowdown: Double? = nil) -> [String] {
+                                 cases: [String]? = nil, calibrationSlowdown: Double? = nil) -> [String] {
         var a = ["gate", "--measure", "--suite", suite, "--round", "\(round)", "--json-out", jsonOut, "--threads", "\(threads)"]
         if !instructions { a.append("--no-instructions") }
+        if let cases { a += ["--cases", cases.joined(separator: ",")] }
         if let p = calibrationSlowdown { a += ["--calibration-slowdown", String(format: "%g", p)] }
         return a
     }
@@ -43,9 +47,24 @@ public enum GateProtocol {
     }
 }
 
+/// One case of a child's measurement: which metrics it measured and how long it took.
+public struct GateCaseRecord: Codable, Equatable, Sendable {
+    public var key: String
+    public var seconds: Double
+    public var metrics: [String]
+    public init(key: String, seconds: Double, metrics: [String]) { self.key = key; self.seconds = seconds; self.metrics = metrics }
+}
+
+/// What a side hands back for one round: the measurements and, per case, what it measured.
+public struct GateSideRound: Sendable {
+    public var measurements: [GateMeasurement]
+    public var cases: [GateCaseRecord]
+    public init(measurements: [GateMeasurement], cases: [GateCaseRecord]) { self.measurements = measurements; self.cases = cases }
+}
+
 /// What a child writes: one measurement of the suite.
 public struct GateMeasurementFile: Codable, Equatable, Sendable {
-    public static let schemaName = "workbench.gate.measurements/1"
+    public static let schemaName = "workbench.gate.measurements/2"
     public var schema: String
     public var protocolVersion: Int
     public var suite: String
@@ -59,13 +78,15 @@ public struct GateMeasurementFile: Codable, Equatable, Sendable {
     /// Wall seconds the measurement took.
     public var seconds: Double
     public var measurements: [GateMeasurement]
+    /// The cases measured, in order (all of the suite's, or those `--cases` named).
+    public var cases: [GateCaseRecord]
 
     public init(suite: String, round: Int, build: String, fingerprint: String, availability: [String],
-                calibrationSlowdown: Double?, seconds: Double, measurements: [GateMeasurement]) {
+                calibrationSlowdown: Double?, seconds: Double, measurements: [GateMeasurement], cases: [GateCaseRecord]) {
         schema = GateMeasurementFile.schemaName; protocolVersion = GateProtocol.version
         self.suite = suite; self.round = round; self.build = build; self.fingerprint = fingerprint
         self.availability = availability; self.calibrationSlowdown = calibrationSlowdown; self.seconds = seconds
-        self.measurements = measurements
+        self.measurements = measurements; self.cases = cases
     }
 
     public func encoded() throws -> Data {

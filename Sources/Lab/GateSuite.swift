@@ -12,6 +12,7 @@
 //     decode forward pass (per-op timers), the token stream, and a checksum of the logits;
 //   - instruction counts of `workbench run` on the tiny model, when perf or callgrind can count them here.
 // Why one thread and the CPU clock: Sources/Bench/GateTiming.swift; the numbers: Notes/gates.md.
+import Basics
 import Bench
 import Foundation
 import GPT2
@@ -88,6 +89,16 @@ public struct GateSuiteSpec: Sendable {
         rounds: 9, minimumSampleSeconds: 0.001, yardstickRows: 8,
         generations: [Generation(label: "tiny", config: .tiny, promptLength: 4, n: 32, repetitions: 9, shares: true, decodeRatio: false)],
         policy: .quick, defaultBaseline: "Profiles/baseline-quick.json")
+
+    /// The keys of this suite's cases, in order (`gate --measure --cases` selects by them).
+    public var caseKeys: [String] {
+        matmulShapes.map { GateSuiteSpec.matmulCaseKey(T: $0.T) } + [GateSuiteSpec.attentionCaseKey]
+            + generations.map { GateSuiteSpec.generationCaseKey($0.label) } + [GateSuiteSpec.instructionsCaseKey]
+    }
+    static func matmulCaseKey(T: Int) -> String { "matmul-T\(T)" }
+    static let attentionCaseKey = "attention"
+    static func generationCaseKey(_ label: String) -> String { "gen-\(label)" }
+    static let instructionsCaseKey = "instructions"
 
     /// The command that (re-)makes this suite's baseline at `path`, exactly as a user types it.
     public func updateCommand(baselinePath path: String) -> String {
@@ -196,23 +207,34 @@ public struct GateSuite {
     public func cases() -> [GateCase] {
         var out: [GateCase] = []
         for (T, sites) in spec.matmulShapes {
-            out.append(GateCase(name: "matmul T=\(T): \(sites.map(\.rawValue).joined(separator: ", ")), \(matmulVariants.count) variants") {
+            out.append(GateCase(key: GateSuiteSpec.matmulCaseKey(T: T), name: "matmul T=\(T): \(sites.map(\.rawValue).joined(separator: ", ")), \(matmulVariants.count) variants") {
                 try measureMatmul(T: T, sites: sites)
             })
         }
         guard selection == .all else { return out }
-        out.append(GateCase(name: "attention \(spec.attentionShapes.map { "T=\($0.T) pos0=\($0.pos0)" }.joined(separator: ", ")), \(attentionVariants.count) variants") {
+        out.append(GateCase(key: GateSuiteSpec.attentionCaseKey, name: "attention \(spec.attentionShapes.map { "T=\($0.T) pos0=\($0.pos0)" }.joined(separator: ", ")), \(attentionVariants.count) variants") {
             try measureAttention()
         })
         for g in spec.generations {
-            out.append(GateCase(name: "generation, \(g.label) model, \(g.n) tokens x \(g.repetitions)") { try measureGeneration(g) })
+            out.append(GateCase(key: GateSuiteSpec.generationCaseKey(g.label), name: "generation, \(g.label) model, \(g.n) tokens x \(g.repetitions)") { try measureGeneration(g) })
         }
         return out
     }
 
-    /// Every case once, in order.
-    public func measureOnce(log: (String) -> Void = { _ in }) throws -> [GateMeasurement] {
-        try GateSession.measureAll(cases: cases(), runs: 1, log: log).first ?? []
+    /// `cases` once, in order, or only those whose key `keys` lists (nil: all); per case, what it measured and how
+    /// long it took.
+    public static func measure(_ cases: [GateCase], keys: [String]? = nil,
+                               log: (String) -> Void = { _ in }) throws -> GateSideRound {
+        var round = GateSideRound(measurements: [], cases: [])
+        for c in cases where keys?.contains(c.key) ?? true {
+            let (w0, c0) = (monotonicSeconds(), processCPUSeconds())
+            let ms = try c.measure()
+            let seconds = monotonicSeconds() - w0
+            log(String(format: "gate: %@: %.1f s (%.1f s CPU)", c.name, seconds, processCPUSeconds() - c0))
+            round.measurements += ms
+            round.cases.append(GateCaseRecord(key: c.key, seconds: seconds, metrics: ms.map(\.name)))
+        }
+        return round
     }
 
     // MARK: names
@@ -566,7 +588,7 @@ public struct GateSuite {
                             note: "instructions of `workbench run` on the tiny model, n=16, 1 thread (\(tool))")
         }
         var pending: Double? = n
-        let c = GateCase(name: "instructions (\(tool))") {
+        let c = GateCase(key: GateSuiteSpec.instructionsCaseKey, name: "instructions (\(tool))") {
             if let p = pending { pending = nil; return [measurement(p)] }
             let again = tool == "perf" ? InstructionCounter.perf(command)
                 : InstructionCounter.callgrind(command, outFile: scratch + "/callgrind.out.\(getpid())")

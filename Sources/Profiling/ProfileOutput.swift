@@ -154,10 +154,4 @@ public struct SamplerOverhead: Sendable {
         return out
     }
 
-    /// User + system CPU time of this process so far.
-    public static func processCPUSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }

@@ -1,6 +1,7 @@
 // One sampling session of the signal backend around a repeated workload: the clock chosen (task clock, falling
 // back to CPU-time timers), the stopping rule (a duration, or a sample count within a time limit, or a stop
 // signal), progress on stderr, and the samples symbolized and labelled (threads, ops) afterwards.
+import Basics
 import Foundation
 
 public struct SignalRun {

@@ -17,7 +17,8 @@ extension Workbench {
             round a fresh `gate --measure` process of each binary, so load, host and cache state hit both alike. Per \
             metric it reports base, new, the median paired change, its interval and a Mann-Whitney p; a regression \
             needs p < 0.01/m (m metrics compared: Bonferroni), a change above the minimum effect (5 %; shares 4 \
-            points) and the whole interval above 0; suspected or undecided metrics get more rounds. \
+            points) and the whole interval above 0; suspected or undecided metrics get more rounds, in which only their \
+            cases are measured. \
             Without git history, or when the revision predates the child protocol, it compares with the committed \
             baseline's numbers instead; the header says which. Correctness (token streams, logits checksums, every \
             variant's error) is absolute and deterministic in both. A busy machine (other processes, steal) gets \
@@ -30,7 +31,7 @@ extension Workbench {
             baseline, unknown revision, a revision that does not build, bad option); 3 inconclusive (machine too noisy).
             CI: swift build -c release --product workbench && .build/release/workbench gate --markdown gate.md
             Child protocol (both builds of an A/B speak it): workbench gate --measure --suite S --round K --json-out F \
-            [--threads N] [--no-instructions] [--calibration-slowdown PERCENT]
+            [--threads N] [--no-instructions] [--cases KEY,...] [--calibration-slowdown PERCENT]
             
             Examples:
               workbench gate                                  # A/B against the baseline's commit (what CI runs)
@@ -56,7 +57,7 @@ extension Workbench {
         var markdown: String?
         @Option(help: "Also write the whole report as JSON to this file.")
         var reportJson: String?
-        @Option(help: "A/B: rounds per side on a quiet machine (busy: +2; undecided metrics: up to 2x, at most 20).")
+        @Option(help: "A/B: full rounds per side on a quiet machine (busy: +2; undecided metrics: up to 8x, at most 64).")
         var rounds: Int?
         @Option(help: "A/B and --calibrate: keep every child's measurement file (JSON) in this folder, for analysis.")
         var keepMeasurements: String?
@@ -76,6 +77,8 @@ extension Workbench {
         var jsonOut: String?
         @Option(help: "Child protocol (used by --calibrate): measure the calibration part with the default matmul doing PERCENT % more of its own work.")
         var calibrationSlowdown: Double?
+        @Option(help: "Child protocol (used by the A/B's extension rounds): measure only these cases, by key, comma-separated (matmul-T64, attention, gen-tiny, ...).")
+        var cases: String?
 
         func run() throws {
             if quick && suite != "full" && suite != "quick" { throw WorkbenchError("--quick contradicts --suite \(suite)") }
@@ -100,11 +103,12 @@ extension Workbench {
             r.threads = threads ?? 1
             r.instructions = !noInstructions
             r.calibrationSlowdown = calibrationSlowdown
+            r.cases = cases.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
             r.markdown = markdown
             r.json = reportJson
             r.keepMeasurements = keepMeasurements
             if let rounds {
-                r.plan = GateABPlan(rounds: rounds, busyRounds: rounds + 2, maxRounds: min(20, 2 * rounds), step: 2)
+                r.plan = GateABPlan(rounds: rounds)
             }
             let outcome = try GateCommand.run(r, log: note)
             print(outcome.output, terminator: "")

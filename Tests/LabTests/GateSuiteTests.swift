@@ -214,16 +214,58 @@ final class GateSuiteTests: XCTestCase {
     func testTheMeasurementFileHasASchemaAndIsChecked() throws {
         let f = GateMeasurementFile(suite: "quick", round: 3, build: "release", fingerprint: "f", availability: ["a"],
                                     calibrationSlowdown: nil, seconds: 1,
-                                    measurements: [GateMeasurement(name: "m", kind: .ratio, unit: "x", samples: [1, 2])])
+                                    measurements: [GateMeasurement(name: "m", kind: .ratio, unit: "x", samples: [1, 2])],
+                                    cases: [GateCaseRecord(key: "k", seconds: 0.5, metrics: ["m"])])
         let data = try f.encoded()
-        XCTAssertTrue(String(decoding: data, as: UTF8.self).contains("\"schema\":\"workbench.gate.measurements/1\""))
+        XCTAssertTrue(String(decoding: data, as: UTF8.self).contains("\"schema\":\"workbench.gate.measurements/2\""))
         XCTAssertEqual(try GateMeasurementFile.decode(data, path: "f.json"), f)
         XCTAssertThrowsError(try GateMeasurementFile.decode(Data("{\"schema\": \"x\"}".utf8), path: "f.json")) { e in
-            XCTAssertTrue(String(describing: e).contains("this build speaks workbench.gate.measurements/1"), "\(e)")
+            XCTAssertTrue(String(describing: e).contains("this build speaks workbench.gate.measurements/2"), "\(e)")
         }
         XCTAssertEqual(GateProtocol.version(inSource: "  public static let version = 7\n"), 7)
         XCTAssertNil(GateProtocol.version(inSource: "nothing here"))
         XCTAssertEqual(GateProtocol.arguments(suite: "full", round: 2, jsonOut: "o.json", threads: 1, instructions: false),
                        ["gate", "--measure", "--suite", "full", "--round", "2", "--json-out", "o.json", "--threads", "1", "--no-instructions"])
+        XCTAssertEqual(GateProtocol.arguments(suite: "full", round: 2, jsonOut: "o.json", threads: 1, instructions: true, cases: ["attention", "gen-tiny"]).suffix(2),
+                       ["--cases", "attention,gen-tiny"])
+        XCTAssertEqual(GateSuiteSpec.full.caseKeys, ["matmul-T64", "matmul-T1", "attention", "gen-tiny", "gen-124M", "instructions"])
+        XCTAssertEqual(try quickSuite("keys").cases().map(\.key), Array(GateSuiteSpec.quick.caseKeys.dropLast()))
+    }
+
+    /// Extension rounds measure only the cases of the metrics still open: a steady case is measured in the full
+    /// rounds only, a scattering one until its metric is decided or the rounds run out.
+    func testExtensionRoundsMeasureOnlyTheOpenMetricsCases() throws {
+        final class Scripted: GateSide {
+            let label: String
+            var asked: [[String]?] = []
+            init(_ label: String) { self.label = label }
+            func measure(round: Int, cases: [String]?) throws -> GateSideRound {
+                asked.append(cases)
+                var out = GateSideRound(measurements: [], cases: [])
+                if cases?.contains("steady") ?? true {
+                    out.measurements.append(GateMeasurement(name: "steady/x", kind: .ratio, unit: "x", samples: [1.0]))
+                    out.cases.append(GateCaseRecord(key: "steady", seconds: 0, metrics: ["steady/x"]))
+                }
+                if cases?.contains("noisy") ?? true {
+                    // Alternating 0.6 and 1.4 on one side, 1.0 on the other: paired ratios -40 % / +40 %, never decided.
+                    let v = label == "new" ? (round % 2 == 0 ? 1.4 : 0.6) : 1.0
+                    out.measurements.append(GateMeasurement(name: "noisy/y", kind: .ratio, unit: "x", samples: [v]))
+                    out.cases.append(GateCaseRecord(key: "noisy", seconds: 0, metrics: ["noisy/y"]))
+                }
+                return out
+            }
+        }
+        let a = Scripted("base"), b = Scripted("new")
+        let run = try GateAB.run(base: a, new: b, plan: GateABPlan(rounds: 6, busyRounds: 6, maxRounds: 12, step: 2), reference: nil)
+        XCTAssertEqual(run.fullRounds, 6)
+        XCTAssertEqual(run.base.count, 12)
+        XCTAssertEqual(b.asked.prefix(6).map { $0 == nil }, Array(repeating: true, count: 6))
+        XCTAssertEqual(b.asked.dropFirst(6).map { $0 ?? [] }, Array(repeating: ["noisy"], count: 6))
+        XCTAssertEqual(run.rows.first { $0.name == "steady/x" }?.rounds, 6)
+        XCTAssertEqual(run.rows.first { $0.name == "steady/x" }?.verdict, .pass)
+        let noisy = try XCTUnwrap(run.rows.first { $0.name == "noisy/y" })
+        XCTAssertEqual(noisy.rounds, 12)
+        XCTAssertEqual(noisy.verdict, .inconclusive)
+        XCTAssertTrue(run.notes.contains { $0.contains("rounds 7-12 measured noisy") }, "\(run.notes)")
     }
 }

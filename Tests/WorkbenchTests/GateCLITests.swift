@@ -134,7 +134,7 @@ final class GateCLITests: XCTestCase {
         assertSuccess(r)
         XCTAssertEqual(r.stdout, "", "the child prints nothing on stdout")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
-        XCTAssertEqual(json["schema"] as? String, "workbench.gate.measurements/1")
+        XCTAssertEqual(json["schema"] as? String, "workbench.gate.measurements/2")
         XCTAssertEqual(json["protocolVersion"] as? Int, 2)
         XCTAssertEqual(json["round"] as? Int, 3)
         let names = (json["measurements"] as! [[String: Any]]).map { $0["name"] as! String }
