@@ -85,6 +85,7 @@ row "synth: folder missing" synth /no/dir/x.bin --preset tiny
 row "gate: empty baseline" gate --baseline "$T/empty-baseline.json"
 row "gate: malformed baseline" gate --baseline "$T/bad.json"
 row "gate: missing baseline" gate --baseline /no/b.json
+row "gate: unknown child case" gate --measure --quick --round 0 --json-out "$T/m.json" --cases attention,bogus
 row "tokenize: missing tokenizer" tokenize --tokenizer /no/t -- hi
 row "detokenize: id too large" detokenize 99999
 row "detokenize: not an integer" detokenize abc

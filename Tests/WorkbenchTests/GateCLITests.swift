@@ -135,10 +135,18 @@ final class GateCLITests: XCTestCase {
         XCTAssertEqual(r.stdout, "", "the child prints nothing on stdout")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
         XCTAssertEqual(json["schema"] as? String, "workbench.gate.measurements/2")
-        XCTAssertEqual(json["protocolVersion"] as? Int, 2)
+        XCTAssertEqual(json["protocolVersion"] as? Int, 3)
         XCTAssertEqual(json["round"] as? Int, 3)
         let names = (json["measurements"] as! [[String: Any]]).map { $0["name"] as! String }
         XCTAssertTrue(names.contains("gen/tiny/tokens"), "\(names)")
+        XCTAssertEqual((json["cases"] as! [[String: Any]]).map { $0["key"] as! String }, ["matmul-T32", "matmul-T1", "attention", "gen-tiny"])
+        // --cases: only those cases.
+        let some = Fixtures.shared.path("measure-some.json")
+        assertSuccess(try Subprocess.workbench(["gate", "--measure", "--quick", "--round", "4", "--json-out", some, "--no-instructions", "--cases", "attention,gen-tiny"], timeout: 300))
+        let sj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: some))) as! [String: Any]
+        let snames = (sj["measurements"] as! [[String: Any]]).map { $0["name"] as! String }
+        XCTAssertTrue(snames.allSatisfy { $0.hasPrefix("attention/") || $0.hasPrefix("gen/tiny/") || $0.hasPrefix("share/tiny-") }, "\(snames)")
+        XCTAssertTrue(snames.contains("gen/tiny/tokens") && snames.contains("attention/online"), "\(snames)")
         // The calibration part: matmul cases only, the default variant timed.
         let cal = Fixtures.shared.path("measure-cal.json")
         let c = try Subprocess.workbench(["gate", "--measure", "--quick", "--round", "0", "--json-out", cal, "--calibration-slowdown", "20"], timeout: 300)
@@ -206,6 +214,9 @@ final class GateCLITests: XCTestCase {
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--calibration-slowdown", "20"]),
                        mentions: ["only with --measure"])
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--measure", "--round", "0"]), mentions: ["go together"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--measure", "--round", "0", "--json-out", Fixtures.shared.path("never.json"), "--cases", "attention,bogus"]),
+                       mentions: ["--cases: unknown case 'bogus'", "matmul-T32"])
+        assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--cases", "attention"]), mentions: ["only with --measure"])
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--calibrate", "--update-baseline"]), mentions: ["pick one"])
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--rounds", "1"]), mentions: ["--rounds"])
         assertBadInput(try Subprocess.workbench(["gate", "--quick", "--baseline", p, "--retries", "-1"]), mentions: ["--retries"])
